@@ -1,0 +1,114 @@
+# vigil — one non-recursive Makefile.
+#
+#   make demo    install missing packages, build, run a local cluster + live view
+#   make test    install missing packages, build (-Werror), unit + sanitizer + integration tests
+#   make         build bin/vigil-agent, bin/vigil-collector, bin/vigil
+#
+# Libraries come from pkg-config.  Variables are lazy (=) so that `make test`
+# on a fresh machine can install the packages before they are asked for.
+
+CC      ?= cc
+OPT     ?= -O2
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wwrite-strings -Wno-format-nonliteral -Werror
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -I. -MMD -MP $(CFLAGS)
+
+PC       = pkg-config
+LWS_CF   = $(shell $(PC) --cflags libwebsockets 2>/dev/null)
+LWS_LIBS = $(shell $(PC) --libs libwebsockets 2>/dev/null)
+JSON_CF  = $(shell $(PC) --cflags libcjson 2>/dev/null)
+JSON_LIBS= $(shell $(PC) --libs libcjson 2>/dev/null)
+SQL_LIBS = $(shell $(PC) --libs sqlite3 2>/dev/null)
+CUR_CF   = $(shell $(PC) --cflags ncursesw 2>/dev/null)
+CUR_LIBS = $(shell $(PC) --libs ncursesw 2>/dev/null)
+CHK_CF   = $(shell $(PC) --cflags check 2>/dev/null)
+CHK_LIBS = $(shell $(PC) --libs check 2>/dev/null)
+INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
+
+# Pure or library modules (no main), grouped by what may link them.
+PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
+STORE_SRC = store/store.c
+CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c
+AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c
+TUILIB_SRC = tui/table.c tui/model.c
+COMMON_SRC = proto/util.c
+
+COLLECTOR_SRC = collector/main.c collector/server.c $(CORE_SRC) $(STORE_SRC) $(PROTO_SRC) $(COMMON_SRC)
+AGENT_SRC     = agent/main.c agent/agent.c $(AGENTLIB_SRC) $(PROTO_SRC) $(COMMON_SRC)
+TUI_SRC       = tui/main.c tui/client.c tui/dash.c $(TUILIB_SRC) $(PROTO_SRC) $(COMMON_SRC)
+
+TEST_SRC = $(wildcard tests/check_*.c)
+UNIT_SRC = $(TEST_SRC) $(PROTO_SRC) $(COMMON_SRC) $(STORE_SRC) $(CORE_SRC) $(AGENTLIB_SRC) $(TUILIB_SRC)
+
+obj = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+BINS = bin/vigil-agent bin/vigil-collector bin/vigil
+
+.PHONY: all deps demo test check unit asan integration bench clean help
+all: $(BINS)
+
+help:
+	@sed -n '2,6p' Makefile
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(INC) -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined $(INC) -c $< -o $@
+
+bin/vigil-collector: $(call obj,rel,$(COLLECTOR_SRC))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(SQL_LIBS) -lpthread -lm
+
+# The agent must stay small: no SQLite, no ncurses.
+bin/vigil-agent: $(call obj,rel,$(AGENT_SRC))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lm
+
+bin/vigil: $(call obj,rel,$(TUI_SRC))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(CUR_LIBS) -lm
+
+build/check_unit: $(call obj,rel,$(UNIT_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
+
+build/check_unit_asan: $(call obj,asan,$(UNIT_SRC))
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
+
+deps:
+	@scripts/install-deps.sh
+
+# `make test` = set-up, then the real work in a sub-make so that pkg-config
+# answers with the packages just installed.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all unit asan integration
+
+unit: build/check_unit
+	@echo "== unit tests"
+	@CK_VERBOSITY=normal build/check_unit
+
+asan: build/check_unit_asan
+	@echo "== unit tests under AddressSanitizer + UBSan"
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  CK_VERBOSITY=normal build/check_unit_asan
+
+integration: all
+	@echo "== integration tests (real processes on 127.0.0.1)"
+	@tests/integration/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+bench: all
+	@bench/run.sh
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+/* agent — the vigil-agent's libwebsockets client glue.
+ *
+ * Connects to the first reachable collector of a list, says hello, then sends
+ * a heartbeat with host metrics every interval.  Events (its own start, lost
+ * and regained connections) go through a bounded outbox and are delivered in
+ * order, one at a time, each acked by the collector; they survive a
+ * disconnection.  Heartbeats are never replayed.  Reconnects forever with
+ * exponential backoff and full jitter. */
+#ifndef VIGIL_AGENT_AGENT_H
+#define VIGIL_AGENT_AGENT_H
+
+#include <stdbool.h>
+
+#include "proto/urls.h"
+#include "proto/proto.h"
+
+#define AGENT_MAX_URLS 8
+
+struct agent_config {
+	struct ws_url urls[AGENT_MAX_URLS];
+	int nurls;
+	char node[PROTO_NAME_MAX + 1];
+	char group[PROTO_NAME_MAX + 1];
+	int priority;
+	int interval_ms;
+	char token[260];              /* "" = none */
+	int outbox_events;
+	char disk_path[256];
+	int backoff_base_ms;
+	int backoff_cap_ms;
+	bool insecure;                /* wss: accept self-signed certificates */
+	bool verbose;
+};
+
+/* Runs until SIGTERM or SIGINT, then says bye.  Returns the exit status. */
+int agent_run(const struct agent_config *cfg);
+
+#endif

@@ -1,0 +1,197 @@
+/* vigil-agent — parse the options, then run the agent loop. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "proto/names.h"
+#include "proto/util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: vigil-agent [OPTIONS]\n"
+"\n"
+"Streams heartbeats and host metrics (cpu, memory, load, disk) from this node\n"
+"to a vigil collector over WebSocket, and reconnects forever if it goes away.\n"
+"\n"
+"  --collector URL[,URL...]   collector address(es), ws://HOST:PORT or\n"
+"                             wss://HOST:PORT (default ws://127.0.0.1:7070);\n"
+"                             repeat or separate with commas to give fallbacks,\n"
+"                             tried in order\n"
+"  --node NAME                this node's name, [A-Za-z0-9._-]{1,64}\n"
+"                             (default: the host name)\n"
+"  --group NAME               the group (replicated service) it belongs to\n"
+"                             (default: default)\n"
+"  --priority N               0..1000000, higher is preferred (default 100)\n"
+"  --interval-ms N            heartbeat interval, 50..60000 (default 500)\n"
+"  --token-file FILE          file holding the cluster's agent token\n"
+"  --outbox N                 events kept while the collector is unreachable,\n"
+"                             1..100000; the oldest are dropped (default 256)\n"
+"  --disk-path PATH           file system whose use is reported (default /)\n"
+"  --backoff-cap-ms N         longest wait between reconnects, 100..600000\n"
+"                             (default 10000; the first waits start at 100 ms,\n"
+"                             doubling, with full jitter)\n"
+"  --insecure                 wss: accept a self-signed collector certificate\n"
+"  --verbose                  log every reconnect attempt\n"
+"  -h, --help                 this text\n"
+"  -V, --version              print the version\n"
+"\n"
+"SIGTERM or SIGINT: says bye (the node shows as 'left', not failed) and\n"
+"exits 0.\n");
+}
+
+enum {
+	OPT_COLLECTOR = 256, OPT_NODE, OPT_GROUP, OPT_PRIORITY, OPT_INTERVAL, OPT_TOKEN,
+	OPT_OUTBOX, OPT_DISK, OPT_BOCAP, OPT_INSECURE, OPT_VERBOSE,
+};
+
+static const struct option longopts[] = {
+	{ "collector", required_argument, NULL, OPT_COLLECTOR },
+	{ "node", required_argument, NULL, OPT_NODE },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "priority", required_argument, NULL, OPT_PRIORITY },
+	{ "interval-ms", required_argument, NULL, OPT_INTERVAL },
+	{ "token-file", required_argument, NULL, OPT_TOKEN },
+	{ "outbox", required_argument, NULL, OPT_OUTBOX },
+	{ "disk-path", required_argument, NULL, OPT_DISK },
+	{ "backoff-cap-ms", required_argument, NULL, OPT_BOCAP },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int bad(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "vigil-agent: %s '%s': %s\nTry 'vigil-agent --help'.\n", opt, val, want);
+	return 2;
+}
+
+static int add_urls(struct agent_config *cfg, const char *list)
+{
+	char buf[2048], *save = NULL, err[256];
+
+	if (strlen(list) >= sizeof buf)
+		return bad("--collector", list, "too long");
+	util_strlcpy(buf, list, sizeof buf);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (cfg->nurls == AGENT_MAX_URLS)
+			return bad("--collector", list, "at most 8 collector addresses");
+		if (ws_url_parse(t, &cfg->urls[cfg->nurls], err, sizeof err))
+			return bad("--collector", t, err);
+		cfg->nurls++;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct agent_config *cfg)
+{
+	const char *token_file = NULL;
+	char err[512];
+	long long v;
+	bool loose;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_COLLECTOR:
+			rc = add_urls(cfg, optarg);
+			if (rc)
+				return rc;
+			break;
+		case OPT_NODE:
+			if (!name_is_valid(optarg, PROTO_NAME_MAX))
+				return bad("--node", optarg, "must match [A-Za-z0-9._-]{1,64}");
+			util_strlcpy(cfg->node, optarg, sizeof cfg->node);
+			break;
+		case OPT_GROUP:
+			if (!name_is_valid(optarg, PROTO_NAME_MAX))
+				return bad("--group", optarg, "must match [A-Za-z0-9._-]{1,64}");
+			util_strlcpy(cfg->group, optarg, sizeof cfg->group);
+			break;
+		case OPT_PRIORITY:
+			if (util_parse_int(optarg, 0, PROTO_PRIORITY_MAX, &v))
+				return bad("--priority", optarg, "must be an integer 0..1000000");
+			cfg->priority = (int)v;
+			break;
+		case OPT_INTERVAL:
+			if (util_parse_int(optarg, PROTO_INTERVAL_MIN_MS, PROTO_INTERVAL_MAX_MS, &v))
+				return bad("--interval-ms", optarg, "must be an integer 50..60000");
+			cfg->interval_ms = (int)v;
+			break;
+		case OPT_TOKEN: token_file = optarg; break;
+		case OPT_OUTBOX:
+			if (util_parse_int(optarg, 1, 100000, &v))
+				return bad("--outbox", optarg, "must be an integer 1..100000");
+			cfg->outbox_events = (int)v;
+			break;
+		case OPT_DISK:
+			if (!*optarg || strlen(optarg) >= sizeof cfg->disk_path)
+				return bad("--disk-path", optarg, "must be a path");
+			util_strlcpy(cfg->disk_path, optarg, sizeof cfg->disk_path);
+			break;
+		case OPT_BOCAP:
+			if (util_parse_int(optarg, 100, 600000, &v))
+				return bad("--backoff-cap-ms", optarg, "must be an integer 100..600000");
+			cfg->backoff_cap_ms = (int)v;
+			break;
+		case OPT_INSECURE: cfg->insecure = true; break;
+		case OPT_VERBOSE: cfg->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("vigil-agent %s\n", VIGIL_VERSION); exit(0);
+		default:
+			fprintf(stderr, "Try 'vigil-agent --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil-agent: unexpected argument '%s'\nTry 'vigil-agent --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	if (!cfg->nurls && add_urls(cfg, "ws://127.0.0.1:7070"))
+		return 2;
+	if (!cfg->node[0]) {
+		char host[256] = "";
+
+		gethostname(host, sizeof host - 1);
+		if (!name_is_valid(host, PROTO_NAME_MAX)) {
+			fprintf(stderr, "vigil-agent: the host name '%s' is not a valid node name "
+				"([A-Za-z0-9._-]{1,64}); give one with --node\n", host);
+			return 2;
+		}
+		util_strlcpy(cfg->node, host, sizeof cfg->node);
+	}
+	if (token_file) {
+		if (util_read_token_file(token_file, cfg->token, sizeof cfg->token, &loose, err, sizeof err)) {
+			fprintf(stderr, "vigil-agent: --token-file: %s\n", err);
+			return 2;
+		}
+		if (loose)
+			util_log("warn", "%s is readable by other users: chmod 600 it", token_file);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent_config cfg;
+	int rc;
+
+	util_log_init("vigil-agent");
+	util_strlcpy(cfg.group, "default", sizeof cfg.group);
+	util_strlcpy(cfg.disk_path, "/", sizeof cfg.disk_path);
+	cfg.priority = 100;
+	cfg.interval_ms = 500;
+	cfg.outbox_events = 256;
+	cfg.backoff_base_ms = 100;
+	cfg.backoff_cap_ms = 10000;
+	rc = parse_args(argc, argv, &cfg);
+	if (rc)
+		return rc;
+	return agent_run(&cfg);
+}

@@ -1,0 +1,745 @@
+/* core — node states for the collector, decided in simulated-or-real time.
+ *
+ * Node state machine (rule names in quotes are what the records show):
+ *
+ *   (new) --"hello"--> alive
+ *   alive|degraded --phi >= suspect--> suspect ("phi_suspect")
+ *   alive|degraded|suspect --phi >= failed--> failed ("phi_failed")
+ *   any connected --connection lost without bye--> suspect ("conn_lost")
+ *   suspect (disconnected) --reconnect_grace_ms passes--> failed ("reconnect_grace")
+ *   suspect|failed --heartbeat on a live connection--> alive ("heartbeat_resumed")
+ *   any --hello on a new connection--> alive ("reconnected")
+ *   any --bye--> left ("bye")
+ *   remembered after a restart --> suspect ("not_seen_since_restart"),
+ *        failed after startup_grace_ms ("startup_grace")
+ *
+ * While the collector is in tilt (its own loop stalled) nothing is decided
+ * from timing: phi and grace rules wait until it has been stable for
+ * tilt_hold_ms.  Connection facts (hello, bye, a closed socket) still count.
+ */
+#include "collector/core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/phi.h"
+#include "proto/util.h"
+
+struct node {
+	char name[PROTO_NAME_MAX + 1];
+	char group[PROTO_NAME_MAX + 1];
+	int priority;
+	char version[PROTO_VERSION_MAX + 1];
+	char boot_id[PROTO_BOOT_ID_MAX + 1];
+	int interval_ms;
+
+	enum node_state state;
+	char rule[64];
+	int64_t state_since_ms;
+	int64_t state_since_wall_ms;
+
+	uint64_t conn;              /* 0 = not connected */
+	bool said_bye;              /* on the current connection */
+	int64_t disconnected_ms;    /* when the last connection dropped */
+	bool remembered;            /* from the store, not seen since start */
+
+	struct phi_detector *phi;
+	int64_t last_hb_ms;         /* monotonic, -1 never */
+	int64_t last_hb_wall_ms;
+	int64_t last_seq;
+	int64_t hb_count;
+	char events_boot_id[PROTO_BOOT_ID_MAX + 1];
+	int64_t last_event_seq;     /* highest agent event seq stored for events_boot_id */
+	struct proto_metrics m;
+	uint64_t rev;
+};
+
+struct core {
+	struct core_config cfg;
+	struct node **nodes;        /* sorted by group, name when !sorted_dirty */
+	size_t n, cap;
+	bool sorted_dirty;
+	struct node **hash;         /* open addressing by name */
+	size_t hcap;                /* power of two */
+
+	struct core_group_info *groups;
+	size_t ngroups, gcap;
+
+	int64_t started_ms;
+	int64_t last_tick_ms;
+	bool tilt;
+	int64_t tilt_until_ms;
+	uint64_t rev;
+};
+
+/* ---- config ------------------------------------------------------------ */
+
+void core_config_defaults(struct core_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->suspect_phi = 5.0;
+	cfg->failed_phi = 8.0;
+	cfg->max_samples = 200;
+	cfg->min_std_dev_ms = 0;
+	cfg->acceptable_pause_ms = 0;
+	cfg->reconnect_grace_ms = 1000;
+	cfg->startup_grace_ms = 12000;
+	cfg->tilt_gap_ms = 2000;
+	cfg->tilt_hold_ms = 5000;
+}
+
+int core_config_check(const struct core_config *cfg, char *err, size_t errlen)
+{
+	if (!(cfg->suspect_phi > 0) || !(cfg->failed_phi > cfg->suspect_phi) || cfg->failed_phi > 100) {
+		snprintf(err, errlen, "--suspect-phi must be > 0 and below --failed-phi (at most 100); got %g and %g",
+			 cfg->suspect_phi, cfg->failed_phi);
+		return -1;
+	}
+	if (cfg->max_samples < 2 || cfg->max_samples > 100000) {
+		snprintf(err, errlen, "--max-samples must be 2..100000");
+		return -1;
+	}
+	if (!(cfg->min_std_dev_ms >= 0) || !(cfg->acceptable_pause_ms >= 0)) {
+		snprintf(err, errlen, "--min-std-dev-ms and --acceptable-pause-ms must be >= 0 (0 = auto)");
+		return -1;
+	}
+	if (cfg->reconnect_grace_ms < 0 || cfg->startup_grace_ms < 0 ||
+	    cfg->tilt_gap_ms < 100 || cfg->tilt_hold_ms < 0) {
+		snprintf(err, errlen, "grace periods must be >= 0 and --tilt-gap-ms >= 100");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- action list ------------------------------------------------------- */
+
+void core_out_init(struct core_out *o)
+{
+	memset(o, 0, sizeof *o);
+}
+
+void core_out_reset(struct core_out *o)
+{
+	o->n = 0;
+	o->oom = false;
+}
+
+void core_out_done(struct core_out *o)
+{
+	free(o->v);
+	memset(o, 0, sizeof *o);
+}
+
+static struct core_action *push(struct core_out *o, enum core_action_kind kind,
+				const struct node *n, int64_t wall_ms)
+{
+	struct core_action *a;
+
+	if (o->n == o->cap) {
+		size_t ncap = o->cap ? o->cap * 2 : 16;
+		struct core_action *nv = realloc(o->v, ncap * sizeof *nv);
+
+		if (!nv) {
+			o->oom = true;
+			return NULL;
+		}
+		o->v = nv;
+		o->cap = ncap;
+	}
+	a = &o->v[o->n++];
+	memset(a, 0, offsetof(struct core_action, text));
+	a->text[0] = '\0';
+	a->kind = kind;
+	a->wall_ms = wall_ms;
+	if (n) {
+		util_strlcpy(a->node, n->name, sizeof a->node);
+		util_strlcpy(a->group, n->group, sizeof a->group);
+	}
+	return a;
+}
+
+/* ---- node table -------------------------------------------------------- */
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct node *find(const struct core *c, const char *name)
+{
+	size_t i;
+
+	if (!c->hcap)
+		return NULL;
+	for (i = hash_name(name) & (c->hcap - 1); c->hash[i]; i = (i + 1) & (c->hcap - 1))
+		if (strcmp(c->hash[i]->name, name) == 0)
+			return c->hash[i];
+	return NULL;
+}
+
+static void hash_insert(struct node **tab, size_t cap, struct node *n)
+{
+	size_t i = hash_name(n->name) & (cap - 1);
+
+	while (tab[i])
+		i = (i + 1) & (cap - 1);
+	tab[i] = n;
+}
+
+static int grow(struct core *c)
+{
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct node **nv = realloc(c->nodes, ncap * sizeof *nv);
+
+		if (!nv)
+			return -ENOMEM;
+		c->nodes = nv;
+		c->cap = ncap;
+	}
+	if ((c->n + 1) * 2 > c->hcap) {
+		size_t ncap = c->hcap ? c->hcap * 2 : 128;
+		struct node **nh = calloc(ncap, sizeof *nh);
+
+		if (!nh)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->n; i++)
+			hash_insert(nh, ncap, c->nodes[i]);
+		free(c->hash);
+		c->hash = nh;
+		c->hcap = ncap;
+	}
+	return 0;
+}
+
+static struct node *add_node(struct core *c, const char *name, const char *group)
+{
+	struct node *n;
+
+	if (grow(c))
+		return NULL;
+	n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	util_strlcpy(n->name, name, sizeof n->name);
+	util_strlcpy(n->group, group, sizeof n->group);
+	n->last_hb_ms = -1;
+	n->last_hb_wall_ms = -1;
+	n->last_seq = -1;
+	n->m.cpu_pct = n->m.mem_pct = n->m.load1 = n->m.disk_pct = NAN;
+	c->nodes[c->n++] = n;
+	hash_insert(c->hash, c->hcap, n);
+	c->sorted_dirty = true;
+	n->rev = ++c->rev;
+	return n;
+}
+
+static double pause_ms(const struct core *c, const struct node *n)
+{
+	return c->cfg.acceptable_pause_ms > 0 ? c->cfg.acceptable_pause_ms : (double)n->interval_ms;
+}
+
+static double min_sd_ms(const struct core *c, const struct node *n)
+{
+	return c->cfg.min_std_dev_ms > 0 ? c->cfg.min_std_dev_ms : (double)n->interval_ms / 5.0;
+}
+
+/* A fresh detector for a new connection, bootstrapped from the interval the
+ * agent announced. */
+static int reset_phi(struct core *c, struct node *n)
+{
+	struct phi_config pc = {
+		.threshold = c->cfg.failed_phi,
+		.max_samples = c->cfg.max_samples,
+		.min_std_dev_ms = min_sd_ms(c, n),
+		.acceptable_pause_ms = pause_ms(c, n),
+		.first_heartbeat_estimate_ms = (double)n->interval_ms,
+	};
+	struct phi_detector *d = phi_new(&pc);
+
+	if (!d)
+		return -ENOMEM;
+	phi_free(n->phi);
+	n->phi = d;
+	return 0;
+}
+
+static void evidence(const struct node *n, int64_t now_ms, struct core_evidence *ev)
+{
+	struct phi_stats st;
+
+	ev->phi = NAN;
+	ev->mean_ms = ev->sd_ms = NAN;
+	ev->samples = 0;
+	ev->hb_age_ms = n->last_hb_ms >= 0 ? now_ms - n->last_hb_ms : -1;
+	if (!n->phi)
+		return;
+	ev->phi = phi_value(n->phi, now_ms);
+	phi_get_stats(n->phi, &st);
+	ev->samples = st.samples;
+	if (st.samples > 0) {
+		ev->mean_ms = st.mean_ms;
+		ev->sd_ms = st.std_dev_ms;
+	}
+}
+
+/* The one place a node changes state. */
+static void transition(struct core *c, struct node *n, enum node_state to, const char *rule,
+		       int64_t now_ms, int64_t wall_ms, const char *detail, bool is_new,
+		       struct core_out *out)
+{
+	struct core_action *a;
+
+	a = push(out, CA_TRANSITION, n, wall_ms);
+	if (a) {
+		a->is_new = is_new;
+		a->from = n->state;
+		a->to = to;
+		util_strlcpy(a->rule, rule, sizeof a->rule);
+		evidence(n, now_ms, &a->ev);
+		if (detail)
+			util_strlcpy(a->text, detail, sizeof a->text);
+	}
+	n->state = to;
+	util_strlcpy(n->rule, rule, sizeof n->rule);
+	n->state_since_ms = now_ms;
+	n->state_since_wall_ms = wall_ms;
+	n->rev = ++c->rev;
+}
+
+static void record(struct node *n, const char *kind, const char *rule, int64_t wall_ms,
+		   const char *text, struct core_out *out)
+{
+	struct core_action *a = push(out, CA_RECORD, n, wall_ms);
+
+	if (!a)
+		return;
+	util_strlcpy(a->code, kind, sizeof a->code);
+	util_strlcpy(a->rule, rule, sizeof a->rule);
+	if (text)
+		util_strlcpy(a->text, text, sizeof a->text);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+struct core *core_new(const struct core_config *cfg, int64_t now_ms)
+{
+	struct core *c;
+	char err[128];
+
+	if (core_config_check(cfg, err, sizeof err))
+		return NULL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	c->started_ms = now_ms;
+	c->last_tick_ms = now_ms;
+	return c;
+}
+
+void core_free(struct core *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		phi_free(c->nodes[i]->phi);
+		free(c->nodes[i]);
+	}
+	free(c->nodes);
+	free(c->hash);
+	free(c->groups);
+	free(c);
+}
+
+void core_remember(struct core *c, int64_t now_ms, int64_t wall_ms, const char *node,
+		   const char *group, int priority, enum node_state last_state)
+{
+	struct node *n = find(c, node);
+
+	if (n)
+		return;
+	n = add_node(c, node, group);
+	if (!n)
+		return;
+	n->priority = priority;
+	n->interval_ms = 500;
+	n->remembered = true;
+	n->state = last_state == NODE_LEFT ? NODE_LEFT : NODE_SUSPECT;
+	util_strlcpy(n->rule, last_state == NODE_LEFT ? "left_before_restart" : "not_seen_since_restart",
+		     sizeof n->rule);
+	n->state_since_ms = now_ms;
+	n->state_since_wall_ms = wall_ms;
+}
+
+/* ---- inputs ------------------------------------------------------------ */
+
+static bool holder_is_live(const struct node *n)
+{
+	return n->conn && (n->state == NODE_ALIVE || n->state == NODE_DEGRADED ||
+			   n->state == NODE_MAINTENANCE);
+}
+
+int core_hello(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
+	       const struct proto_hello *h, struct core_out *out)
+{
+	struct node *n = find(c, h->node);
+	bool is_new = !n;
+	char detail[PROTO_TEXT_MAX + 1];
+	struct core_action *a;
+	const char *rule;
+
+	if (n && n->conn && n->conn != conn && holder_is_live(n)) {
+		a = push(out, CA_REJECT, n, wall_ms);
+		if (a) {
+			a->conn = conn;
+			util_strlcpy(a->code, "duplicate_node", sizeof a->code);
+			snprintf(a->text, sizeof a->text,
+				 "node name '%s' is already connected and heartbeating (boot %s); "
+				 "names must be unique", h->node, n->boot_id);
+		}
+		return -1;
+	}
+	if (!n) {
+		n = add_node(c, h->node, h->group);
+		if (!n) {
+			a = push(out, CA_REJECT, NULL, wall_ms);
+			if (a) {
+				a->conn = conn;
+				util_strlcpy(a->code, "overloaded", sizeof a->code);
+				util_strlcpy(a->text, "collector out of memory", sizeof a->text);
+			}
+			return -1;
+		}
+	}
+	if (n->conn && n->conn != conn)
+		record(n, "conn", "replaced", wall_ms,
+		       "a new connection took over from a silent one", out);
+	if (strcmp(n->group, h->group)) {
+		snprintf(detail, sizeof detail, "moved from group %s to %s", n->group, h->group);
+		record(n, "conn", "group_changed", wall_ms, detail, out);
+		util_strlcpy(n->group, h->group, sizeof n->group);
+		c->sorted_dirty = true;
+	}
+	n->priority = h->priority;
+	util_strlcpy(n->version, h->version, sizeof n->version);
+	if (strcmp(n->boot_id, h->boot_id)) {
+		util_strlcpy(n->boot_id, h->boot_id, sizeof n->boot_id);
+		n->last_seq = -1;
+	}
+	n->interval_ms = h->interval_ms;
+	n->conn = conn;
+	n->said_bye = false;
+	n->remembered = false;
+	n->rev = ++c->rev;
+	if (reset_phi(c, n) == 0) {
+		phi_heartbeat(n->phi, now_ms);   /* hello counts as the first heartbeat */
+		n->last_hb_ms = now_ms;
+		n->last_hb_wall_ms = wall_ms;
+	}
+	snprintf(detail, sizeof detail, "agent %s, boot %s, interval %d ms, priority %d",
+		 h->version, h->boot_id, h->interval_ms, h->priority);
+	rule = is_new ? "hello" : "reconnected";
+	if (is_new || n->state != NODE_ALIVE)
+		transition(c, n, NODE_ALIVE, rule, now_ms, wall_ms, detail, is_new, out);
+	else
+		record(n, "conn", rule, wall_ms, detail, out);
+	a = push(out, CA_WELCOME, n, wall_ms);
+	if (a) {
+		a->conn = conn;
+		a->interval_ms = n->interval_ms;
+		a->seq = strcmp(n->events_boot_id, n->boot_id) == 0 ? n->last_event_seq : 0;
+	}
+	return 0;
+}
+
+static struct node *holder(struct core *c, uint64_t conn, const char *node)
+{
+	struct node *n = find(c, node);
+
+	return n && n->conn == conn ? n : NULL;
+}
+
+void core_heartbeat(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
+		    const char *node, const struct proto_hb *hb, struct core_out *out)
+{
+	struct node *n = holder(c, conn, node);
+
+	if (!n)
+		return;
+	if (n->phi)
+		phi_heartbeat(n->phi, now_ms);
+	n->last_hb_ms = now_ms;
+	n->last_hb_wall_ms = wall_ms;
+	n->last_seq = hb->seq;
+	n->hb_count++;
+	n->m = hb->m;
+	n->rev = ++c->rev;
+	if (n->state == NODE_SUSPECT || n->state == NODE_FAILED)
+		transition(c, n, NODE_ALIVE, "heartbeat_resumed", now_ms, wall_ms, NULL, false, out);
+	else
+		push(out, CA_NODE_UPDATED, n, wall_ms);
+}
+
+void core_agent_event(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
+		      const char *node, const struct proto_event *e, struct core_out *out)
+{
+	struct node *n = holder(c, conn, node);
+	struct core_action *a;
+	char text[PROTO_TEXT_MAX + 32];
+
+	(void)now_ms;
+	if (!n)
+		return;
+	if (strcmp(n->events_boot_id, n->boot_id)) {
+		util_strlcpy(n->events_boot_id, n->boot_id, sizeof n->events_boot_id);
+		n->last_event_seq = 0;
+	}
+	if (e->seq > n->last_event_seq) {     /* a resend of a stored one is only acked */
+		snprintf(text, sizeof text, "[%s] %s", e->severity, e->text);
+		record(n, "agent", e->name, e->ts_ms, text, out);
+		n->last_event_seq = e->seq;
+	}
+	a = push(out, CA_ACK, n, wall_ms);
+	if (a) {
+		a->conn = conn;
+		a->seq = n->last_event_seq;
+	}
+}
+
+void core_bye(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
+	      const char *node, const char *reason, struct core_out *out)
+{
+	struct node *n = holder(c, conn, node);
+
+	if (!n)
+		return;
+	n->said_bye = true;
+	if (n->state != NODE_LEFT)
+		transition(c, n, NODE_LEFT, "bye", now_ms, wall_ms,
+			   reason && *reason ? reason : NULL, false, out);
+}
+
+void core_disconnect(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
+		     const char *node, struct core_out *out)
+{
+	struct node *n = holder(c, conn, node);
+
+	if (!n)
+		return;
+	n->conn = 0;
+	n->disconnected_ms = now_ms;
+	n->rev = ++c->rev;
+	if (n->said_bye || n->state == NODE_LEFT) {
+		record(n, "conn", "closed_after_bye", wall_ms, NULL, out);
+		return;
+	}
+	if (n->state == NODE_FAILED) {
+		record(n, "conn", "conn_lost", wall_ms, "connection closed without bye", out);
+		return;
+	}
+	transition(c, n, NODE_SUSPECT, "conn_lost", now_ms, wall_ms,
+		   "connection closed without bye", false, out);
+}
+
+/* Timing rules for one node; only called outside tilt. */
+static void judge(struct core *c, struct node *n, int64_t now_ms, int64_t wall_ms,
+		  struct core_out *out)
+{
+	double phi;
+
+	if (n->state == NODE_LEFT || n->state == NODE_FAILED || n->state == NODE_MAINTENANCE)
+		return;
+	if (!n->conn) {
+		if (n->remembered && now_ms - n->state_since_ms >= c->cfg.startup_grace_ms)
+			transition(c, n, NODE_FAILED, "startup_grace", now_ms, wall_ms,
+				   "not reconnected after the collector restarted", false, out);
+		else if (!n->remembered && now_ms - n->disconnected_ms >= c->cfg.reconnect_grace_ms)
+			transition(c, n, NODE_FAILED, "reconnect_grace", now_ms, wall_ms,
+				   "not reconnected within the grace period", false, out);
+		return;
+	}
+	if (!n->phi)
+		return;
+	phi = phi_value(n->phi, now_ms);
+	if (phi >= c->cfg.failed_phi)
+		transition(c, n, NODE_FAILED, "phi_failed", now_ms, wall_ms, NULL, false, out);
+	else if (phi >= c->cfg.suspect_phi && n->state != NODE_SUSPECT)
+		transition(c, n, NODE_SUSPECT, "phi_suspect", now_ms, wall_ms, NULL, false, out);
+}
+
+void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out *out)
+{
+	int64_t gap = now_ms - c->last_tick_ms;
+	struct core_action *a;
+
+	c->last_tick_ms = now_ms;
+	if (gap > c->cfg.tilt_gap_ms || gap < 0) {
+		if (!c->tilt) {
+			a = push(out, CA_TILT, NULL, wall_ms);
+			if (a) {
+				a->on = true;
+				snprintf(a->text, sizeof a->text,
+					 "collector loop stalled for %lld ms; no timing verdicts for %lld ms",
+					 (long long)gap, (long long)c->cfg.tilt_hold_ms);
+			}
+		}
+		c->tilt = true;
+		c->tilt_until_ms = now_ms + c->cfg.tilt_hold_ms;
+		/* What we missed was our fault, not the nodes': restart their clocks. */
+		for (size_t i = 0; i < c->n; i++) {
+			struct node *n = c->nodes[i];
+
+			if (n->conn && n->phi && n->last_hb_ms >= 0)
+				reset_phi(c, n);
+			if (n->phi && n->conn)
+				phi_heartbeat(n->phi, now_ms);
+			n->disconnected_ms = now_ms;
+		}
+		return;
+	}
+	if (c->tilt) {
+		if (now_ms < c->tilt_until_ms)
+			return;
+		c->tilt = false;
+		a = push(out, CA_TILT, NULL, wall_ms);
+		if (a) {
+			a->on = false;
+			util_strlcpy(a->text, "collector stable again; verdicts resume", sizeof a->text);
+		}
+	}
+	for (size_t i = 0; i < c->n; i++)
+		judge(c, c->nodes[i], now_ms, wall_ms, out);
+}
+
+/* ---- views ------------------------------------------------------------- */
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct node *x = *(struct node *const *)a, *y = *(struct node *const *)b;
+	int r = strcmp(x->group, y->group);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+static void sort_nodes(struct core *c)
+{
+	if (!c->sorted_dirty)
+		return;
+	qsort(c->nodes, c->n, sizeof *c->nodes, cmp_node);
+	c->sorted_dirty = false;
+}
+
+size_t core_node_count(const struct core *c)
+{
+	return c->n;
+}
+
+static void fill_info(const struct node *n, int64_t now_ms, struct core_node_info *o)
+{
+	util_strlcpy(o->name, n->name, sizeof o->name);
+	util_strlcpy(o->group, n->group, sizeof o->group);
+	o->priority = n->priority;
+	util_strlcpy(o->version, n->version, sizeof o->version);
+	util_strlcpy(o->boot_id, n->boot_id, sizeof o->boot_id);
+	o->state = n->state;
+	util_strlcpy(o->rule, n->rule, sizeof o->rule);
+	o->state_since_wall_ms = n->state_since_wall_ms;
+	o->connected = n->conn != 0;
+	o->interval_ms = n->interval_ms;
+	o->last_seq = n->last_seq;
+	o->hb_count = n->hb_count;
+	o->last_hb_wall_ms = n->last_hb_wall_ms;
+	evidence(n, now_ms, &o->ev);
+	o->m = n->m;
+	o->rev = n->rev;
+}
+
+int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out)
+{
+	if (i >= c->n)
+		return -1;
+	sort_nodes(c);
+	fill_info(c->nodes[i], now_ms, out);
+	return 0;
+}
+
+int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core_node_info *out)
+{
+	struct node *n = find(c, name);
+
+	if (!n)
+		return -1;
+	fill_info(n, now_ms, out);
+	return 0;
+}
+
+/* Groups are derived from the sorted node list on demand. */
+static void build_groups(struct core *c)
+{
+	sort_nodes(c);
+	c->ngroups = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct node *n = c->nodes[i];
+		struct core_group_info *g;
+
+		if (!c->ngroups || strcmp(c->groups[c->ngroups - 1].name, n->group)) {
+			if (c->ngroups == c->gcap) {
+				size_t ncap = c->gcap ? c->gcap * 2 : 16;
+				struct core_group_info *ng = realloc(c->groups, ncap * sizeof *ng);
+
+				if (!ng)
+					return;
+				c->groups = ng;
+				c->gcap = ncap;
+			}
+			g = &c->groups[c->ngroups++];
+			memset(g, 0, sizeof *g);
+			util_strlcpy(g->name, n->group, sizeof g->name);
+		}
+		g = &c->groups[c->ngroups - 1];
+		g->members++;
+		if (n->state == NODE_ALIVE || n->state == NODE_DEGRADED)
+			g->alive++;
+	}
+}
+
+size_t core_group_count(struct core *c)
+{
+	build_groups(c);
+	return c->ngroups;
+}
+
+int core_group_info(struct core *c, size_t i, struct core_group_info *out)
+{
+	if (i >= c->ngroups)
+		return -1;
+	*out = c->groups[i];
+	return 0;
+}
+
+bool core_in_tilt(const struct core *c)
+{
+	return c->tilt;
+}
+
+uint64_t core_rev(const struct core *c)
+{
+	return c->rev;
+}
+
+int core_count_state(const struct core *c, enum node_state s)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		k += c->nodes[i]->state == s;
+	return k;
+}

@@ -1,0 +1,234 @@
+/* vigil-collector — parse the options, load the secrets, run the server. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/server.h"
+#include "proto/util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: vigil-collector [OPTIONS]\n"
+"\n"
+"Accepts vigil agents over WebSocket, detects failed nodes (phi accrual plus\n"
+"the connection itself), records every transition in SQLite and serves the\n"
+"vigil dashboard and command line.  HTTP GET /health and /metrics on the\n"
+"same port.\n"
+"\n"
+"Listening and storage:\n"
+"  --listen HOST:PORT         address to listen on (default 127.0.0.1:7070);\n"
+"                             use [::1]:PORT for IPv6\n"
+"  --db PATH                  SQLite history file (default ./vigil.db)\n"
+"  --flush-ms N               store batch interval, 5..1000 (default 50)\n"
+"  --max-clients N            connections accepted at once (default 10000)\n"
+"\n"
+"Authentication (tokens travel in the handshake, never on a command line):\n"
+"  --agent-token-file FILE    agents must send this token; without it only\n"
+"                             loopback agents are accepted\n"
+"  --operator-token-file FILE lines of NAME ROLE TOKEN (role viewer or\n"
+"                             operator), or one bare token; without it only\n"
+"                             loopback operators are accepted\n"
+"\n"
+"Detection (durations take ms, s, m, h: 1500, 1.5s):\n"
+"  --suspect-phi X            phi at which a silent node is suspect (default 5)\n"
+"  --failed-phi X             phi at which a silent node has failed (default 8)\n"
+"  --min-std-dev-ms D         floor of the interval deviation (default: the\n"
+"                             agent's interval / 5, i.e. 100 ms at 500 ms)\n"
+"  --acceptable-pause-ms D    pause tolerated before phi rises (default: one\n"
+"                             agent interval, i.e. 500 ms at 500 ms)\n"
+"  --max-samples N            heartbeat intervals kept per node (default 200)\n"
+"  --reconnect-grace-ms D     a dropped connection makes a node suspect at once\n"
+"                             and failed after this (default 1000)\n"
+"  --startup-grace-ms D       after a restart, known nodes that do not come\n"
+"                             back within this are failed (default 12000)\n"
+"  --tilt-gap-ms D            a collector loop stall longer than this stops all\n"
+"                             timing verdicts (default 2000)\n"
+"  --tilt-hold-ms D           ... until it has been stable this long (default 5000)\n"
+"\n"
+"Other:\n"
+"  --verbose                  log every connection and message error\n"
+"  -h, --help                 this text\n"
+"  -V, --version              print the version\n"
+"\n"
+"Signals: SIGTERM and SIGINT flush the store and exit 0.\n"
+"Documentation: README.md, docs/configuration.md, docs/protocol.md.\n");
+}
+
+enum {
+	OPT_LISTEN = 256, OPT_DB, OPT_FLUSH, OPT_MAXCLI, OPT_AGENT_TOK, OPT_OPER_TOK,
+	OPT_SUSPECT, OPT_FAILED, OPT_MINSD, OPT_PAUSE, OPT_SAMPLES, OPT_GRACE,
+	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE,
+};
+
+static const struct option longopts[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "flush-ms", required_argument, NULL, OPT_FLUSH },
+	{ "max-clients", required_argument, NULL, OPT_MAXCLI },
+	{ "agent-token-file", required_argument, NULL, OPT_AGENT_TOK },
+	{ "operator-token-file", required_argument, NULL, OPT_OPER_TOK },
+	{ "suspect-phi", required_argument, NULL, OPT_SUSPECT },
+	{ "failed-phi", required_argument, NULL, OPT_FAILED },
+	{ "min-std-dev-ms", required_argument, NULL, OPT_MINSD },
+	{ "acceptable-pause-ms", required_argument, NULL, OPT_PAUSE },
+	{ "max-samples", required_argument, NULL, OPT_SAMPLES },
+	{ "reconnect-grace-ms", required_argument, NULL, OPT_GRACE },
+	{ "startup-grace-ms", required_argument, NULL, OPT_STARTUP },
+	{ "tilt-gap-ms", required_argument, NULL, OPT_TILTGAP },
+	{ "tilt-hold-ms", required_argument, NULL, OPT_TILTHOLD },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int bad(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "vigil-collector: %s '%s': %s\n", opt, val, want);
+	fprintf(stderr, "Try 'vigil-collector --help'.\n");
+	return 2;
+}
+
+static int parse_phi(const char *opt, const char *val, double *out)
+{
+	char *end;
+	double v = strtod(val, &end);
+
+	if (end == val || *end || !isfinite(v) || v <= 0 || v > 100)
+		return bad(opt, val, "must be a number in (0, 100]");
+	*out = v;
+	return 0;
+}
+
+static int parse_dur(const char *opt, const char *val, int64_t max, int64_t *out)
+{
+	if (util_parse_duration_ms(val, out) || *out > max)
+		return bad(opt, val, "must be a duration such as 500, 500ms, 2s or 1m");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct server_config *cfg)
+{
+	const char *agent_tok = NULL, *oper_tok = NULL;
+	char err[512];
+	long long v;
+	int64_t d;
+	bool loose;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		rc = 0;
+		switch (c) {
+		case OPT_LISTEN:
+			if (util_parse_hostport(optarg, cfg->host, sizeof cfg->host, &cfg->port, err,
+						sizeof err))
+				return bad("--listen", optarg, err);
+			break;
+		case OPT_DB:
+			if (!*optarg || strlen(optarg) >= sizeof cfg->db_path)
+				return bad("--db", optarg, "must be a file path");
+			util_strlcpy(cfg->db_path, optarg, sizeof cfg->db_path);
+			break;
+		case OPT_FLUSH:
+			if (util_parse_int(optarg, 5, 1000, &v))
+				return bad("--flush-ms", optarg, "must be 5..1000");
+			cfg->flush_ms = (int)v;
+			break;
+		case OPT_MAXCLI:
+			if (util_parse_int(optarg, 16, 1000000, &v))
+				return bad("--max-clients", optarg, "must be 16..1000000");
+			cfg->max_clients = (int)v;
+			break;
+		case OPT_AGENT_TOK: agent_tok = optarg; break;
+		case OPT_OPER_TOK: oper_tok = optarg; break;
+		case OPT_SUSPECT: rc = parse_phi("--suspect-phi", optarg, &cfg->core.suspect_phi); break;
+		case OPT_FAILED: rc = parse_phi("--failed-phi", optarg, &cfg->core.failed_phi); break;
+		case OPT_MINSD:
+			rc = parse_dur("--min-std-dev-ms", optarg, 600000, &d);
+			cfg->core.min_std_dev_ms = (double)d;
+			break;
+		case OPT_PAUSE:
+			rc = parse_dur("--acceptable-pause-ms", optarg, 600000, &d);
+			cfg->core.acceptable_pause_ms = (double)d;
+			break;
+		case OPT_SAMPLES:
+			if (util_parse_int(optarg, 2, 100000, &v))
+				return bad("--max-samples", optarg, "must be 2..100000");
+			cfg->core.max_samples = (int)v;
+			break;
+		case OPT_GRACE:
+			rc = parse_dur("--reconnect-grace-ms", optarg, 3600000, &cfg->core.reconnect_grace_ms);
+			break;
+		case OPT_STARTUP:
+			rc = parse_dur("--startup-grace-ms", optarg, 3600000, &cfg->core.startup_grace_ms);
+			break;
+		case OPT_TILTGAP:
+			rc = parse_dur("--tilt-gap-ms", optarg, 3600000, &cfg->core.tilt_gap_ms);
+			break;
+		case OPT_TILTHOLD:
+			rc = parse_dur("--tilt-hold-ms", optarg, 3600000, &cfg->core.tilt_hold_ms);
+			break;
+		case OPT_VERBOSE: cfg->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("vigil-collector %s\n", VIGIL_VERSION); exit(0);
+		default:
+			fprintf(stderr, "Try 'vigil-collector --help'.\n");
+			return 2;
+		}
+		if (rc)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil-collector: unexpected argument '%s'\nTry 'vigil-collector --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	if (core_config_check(&cfg->core, err, sizeof err)) {
+		fprintf(stderr, "vigil-collector: %s\n", err);
+		return 2;
+	}
+	if (agent_tok) {
+		if (auth_load_agent_file(&cfg->auth, agent_tok, &loose, err, sizeof err)) {
+			fprintf(stderr, "vigil-collector: --agent-token-file: %s\n", err);
+			return 2;
+		}
+		if (loose)
+			util_log("warn", "%s is readable by other users: chmod 600 it", agent_tok);
+	}
+	if (oper_tok) {
+		if (auth_load_operator_file(&cfg->auth, oper_tok, &loose, err, sizeof err)) {
+			fprintf(stderr, "vigil-collector: --operator-token-file: %s\n", err);
+			return 2;
+		}
+		if (loose)
+			util_log("warn", "%s is readable by other users: chmod 600 it", oper_tok);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct server_config cfg;
+	int rc;
+
+	util_log_init("vigil-collector");
+	signal(SIGPIPE, SIG_IGN);
+	util_strlcpy(cfg.host, "127.0.0.1", sizeof cfg.host);
+	cfg.port = 7070;
+	util_strlcpy(cfg.db_path, "./vigil.db", sizeof cfg.db_path);
+	cfg.flush_ms = 50;
+	cfg.tick_ms = 50;
+	cfg.delta_ms = 250;
+	cfg.max_clients = 10000;
+	auth_init(&cfg.auth);
+	core_config_defaults(&cfg.core);
+
+	rc = parse_args(argc, argv, &cfg);
+	if (rc)
+		return rc;
+	return server_run(&cfg);
+}

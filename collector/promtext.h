@@ -1,0 +1,28 @@
+/* promtext — GET /metrics in the Prometheus text exposition format 0.0.4. */
+#ifndef VIGIL_COLLECTOR_PROMTEXT_H
+#define VIGIL_COLLECTOR_PROMTEXT_H
+
+#include <stdint.h>
+
+#include "collector/core.h"
+#include "collector/views.h"
+#include "proto/jsonw.h"
+
+/* Counters kept by the glue. */
+struct collector_counters {
+	uint64_t msg_hello, msg_hb, msg_event, msg_bye, msg_operator;
+	uint64_t err_too_big, err_bad_json, err_bad_type, err_unknown_type, err_bad_field;
+	uint64_t err_protocol;       /* a valid message at the wrong time (hb before hello...) */
+	uint64_t rejected_duplicate; /* hello for a node held by a live connection */
+	uint64_t auth_fail_agent, auth_fail_operator, auth_fail_loopback;
+	uint64_t conn_refused_limit; /* connections refused at the fd cap */
+	uint64_t clients_cut_slow;   /* dropped for falling too far behind */
+	uint64_t transitions;
+	uint64_t store_rows_written, store_write_errors, store_rows_refused;
+};
+
+/* Writes the exposition text into w (a growing jsonw used as a plain buffer). */
+void promtext_render(struct jw *w, struct core *c, const struct collector_facts *f,
+		     const struct collector_counters *k, int64_t now_ms, int64_t wall_ms);
+
+#endif

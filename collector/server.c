@@ -1,0 +1,1113 @@
+/* server — libwebsockets 4.1 glue for the collector.
+ *
+ * One context, one vhost, one service thread (libuv event library).  Every
+ * callback body is: reassemble / decode, call the core or a view, enqueue.
+ * Writes happen only in SERVER_WRITEABLE, one lws_write per callback, from a
+ * bounded per-connection queue; a client that falls too far behind is cut.
+ *
+ * Connections are authenticated in HTTP_CONFIRM_UPGRADE (protocols[0]) so a
+ * refused client gets a real HTTP 401 rather than a hang-up.
+ */
+#include "collector/server.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "collector/promtext.h"
+#include "collector/views.h"
+#include "proto/jsonw.h"
+#include "proto/proto.h"
+#include "proto/util.h"
+#include "store/store.h"
+
+#define OUTQ_MAX_MSGS   4096              /* queued frames before a client is cut */
+#define OUTQ_MAX_BYTES  (16 * 1024 * 1024)
+#define HTTP_CHUNK      16384
+
+enum conn_kind { CONN_AGENT = 1, CONN_OPER };
+
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	unsigned char buf[];              /* LWS_PRE headroom + text */
+};
+
+/* Per-session data of the two WebSocket protocols. */
+struct conn {
+	struct lws *wsi;
+	enum conn_kind kind;
+	uint64_t id;
+	bool established;
+	struct conn *prev, *next;         /* all established connections */
+
+	char *rx;                         /* message reassembly */
+	size_t rxlen, rxcap;
+	bool rx_discard;                  /* skipping the rest of an oversize message */
+
+	struct outmsg *qhead, *qtail;
+	size_t qmsgs, qbytes;
+	bool closing;                     /* close once the queue is written */
+	enum lws_close_status close_code;
+	char close_reason[100];
+
+	/* agent */
+	bool hello_done;
+	char node[PROTO_NAME_MAX + 1];
+	/* operator */
+	char who[65];
+	enum auth_role role;
+	bool subscribed;
+	uint64_t sent_rev;
+	int64_t last_delta_ms;
+};
+
+/* Per-session data of plain HTTP requests. */
+struct http_req {
+	char *body;
+	size_t len, off;
+};
+
+struct server {
+	struct server_config *cfg;
+	struct lws_context *ctx;
+	struct core *core;
+	struct store *store;
+	struct core_out out;
+	struct collector_counters k;
+	struct collector_facts facts;
+	char instance[40];
+	char listen_text[300];
+	char store_error[256];
+	struct conn *conns;
+	uint64_t next_conn_id;
+	int agents, operators, sockets;
+	lws_sorted_usec_list_t sul_tick;
+	int64_t last_delta_ms;
+	int64_t last_stats_ms;
+	bool stopping;
+	bool was_recording;
+	char scratch[PROTO_MAX_FRAME + 1];
+};
+
+static struct server *g_srv;              /* for the signal callback only */
+static volatile sig_atomic_t g_interrupted;
+
+static struct server *srv_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- outgoing queue ---------------------------------------------------- */
+
+static void conn_close_after(struct conn *c, enum lws_close_status code, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_code = code;
+	util_strlcpy(c->close_reason, reason, sizeof c->close_reason);
+	lws_callback_on_writable(c->wsi);
+}
+
+static int conn_send(struct server *s, struct conn *c, const char *text, size_t len)
+{
+	struct outmsg *m;
+
+	if (c->closing)
+		return -1;
+	if (c->qmsgs >= OUTQ_MAX_MSGS || c->qbytes + len > OUTQ_MAX_BYTES) {
+		s->k.clients_cut_slow++;
+		util_log("warn", "cutting %s connection %llu (%s): %zu messages queued, it is not reading",
+			 c->kind == CONN_AGENT ? "agent" : "operator", (unsigned long long)c->id,
+			 c->kind == CONN_AGENT ? c->node : c->who, c->qmsgs);
+		conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow: outgoing queue full");
+		return -1;
+	}
+	m = malloc(sizeof *m + LWS_PRE + len);
+	if (!m)
+		return -1;
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->buf + LWS_PRE, text, len);
+	if (c->qtail)
+		c->qtail->next = m;
+	else
+		c->qhead = m;
+	c->qtail = m;
+	c->qmsgs++;
+	c->qbytes += len;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void conn_queue_free(struct conn *c)
+{
+	while (c->qhead) {
+		struct outmsg *m = c->qhead;
+
+		c->qhead = m->next;
+		free(m);
+	}
+	c->qtail = NULL;
+	c->qmsgs = c->qbytes = 0;
+}
+
+/* One frame per WRITEABLE; then either re-arm, or close if asked to. */
+static int conn_writeable(struct conn *c)
+{
+	struct outmsg *m = c->qhead;
+
+	if (m) {
+		int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+
+		if (n < (int)m->len)
+			return -1;
+		c->qhead = m->next;
+		if (!c->qhead)
+			c->qtail = NULL;
+		c->qmsgs--;
+		c->qbytes -= m->len;
+		free(m);
+	}
+	if (c->qhead) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->closing) {
+		lws_close_reason(c->wsi, c->close_code, (unsigned char *)c->close_reason,
+				 strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+/* An error frame that names the problem, then a close. */
+static void conn_reject(struct server *s, struct conn *c, const char *code, const char *msg,
+			enum lws_close_status status)
+{
+	int n = proto_encode_error(s->scratch, sizeof s->scratch, code, msg);
+
+	if (s->cfg->verbose || c->kind == CONN_AGENT)
+		util_log("warn", "%s connection %llu%s%s: %s: %s",
+			 c->kind == CONN_AGENT ? "agent" : "operator", (unsigned long long)c->id,
+			 c->node[0] || c->who[0] ? " " : "", c->kind == CONN_AGENT ? c->node : c->who,
+			 code, msg);
+	if (n > 0)
+		conn_send(s, c, s->scratch, (size_t)n);
+	conn_close_after(c, status, code);
+}
+
+/* ---- carrying out the core's actions ----------------------------------- */
+
+static struct conn *conn_by_id(struct server *s, uint64_t id, struct conn *hint)
+{
+	if (hint && hint->id == id)
+		return hint;
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void store_transition(struct server *s, const struct core_action *a)
+{
+	struct store_event e;
+	struct store_node n;
+	struct core_node_info ni;
+
+	store_event_init(&e);
+	e.ts_ms = a->wall_ms;
+	util_strlcpy(e.node, a->node, sizeof e.node);
+	util_strlcpy(e.group, a->group, sizeof e.group);
+	util_strlcpy(e.kind, "state", sizeof e.kind);
+	util_strlcpy(e.from_state, a->is_new ? "" : node_state_name(a->from), sizeof e.from_state);
+	util_strlcpy(e.to_state, node_state_name(a->to), sizeof e.to_state);
+	util_strlcpy(e.rule, a->rule, sizeof e.rule);
+	e.phi = a->ev.phi;
+	e.mean_ms = a->ev.mean_ms;
+	e.sd_ms = a->ev.sd_ms;
+	e.samples = a->ev.samples;
+	e.hb_age_ms = a->ev.hb_age_ms;
+	util_strlcpy(e.detail, a->text, sizeof e.detail);
+	store_add_event(s->store, &e);
+
+	if (core_node_find(s->core, a->node, util_mono_ms(), &ni))
+		return;
+	memset(&n, 0, sizeof n);
+	util_strlcpy(n.name, ni.name, sizeof n.name);
+	util_strlcpy(n.group, ni.group, sizeof n.group);
+	n.priority = ni.priority;
+	util_strlcpy(n.version, ni.version, sizeof n.version);
+	util_strlcpy(n.boot_id, ni.boot_id, sizeof n.boot_id);
+	util_strlcpy(n.state, node_state_name(ni.state), sizeof n.state);
+	n.first_seen_ms = a->wall_ms;
+	n.last_seen_ms = ni.last_hb_wall_ms >= 0 ? ni.last_hb_wall_ms : a->wall_ms;
+	store_put_node(s->store, &n);
+}
+
+static void store_record(struct server *s, const struct core_action *a, const char *kind)
+{
+	struct store_event e;
+
+	store_event_init(&e);
+	e.ts_ms = a->wall_ms;
+	util_strlcpy(e.node, a->node, sizeof e.node);
+	util_strlcpy(e.group, a->group, sizeof e.group);
+	util_strlcpy(e.kind, kind, sizeof e.kind);
+	util_strlcpy(e.rule, a->rule, sizeof e.rule);
+	util_strlcpy(e.detail, a->text, sizeof e.detail);
+	store_add_event(s->store, &e);
+}
+
+static void publish_transition(struct server *s, const struct core_action *a)
+{
+	struct jw w;
+	int n;
+
+	jw_init(&w, s->scratch, sizeof s->scratch);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "event");
+	jw_key(&w, "event");
+	view_transition(&w, a);
+	jw_obj_close(&w);
+	n = jw_finish(&w);
+	if (n < 0)
+		return;
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->kind == CONN_OPER && c->subscribed)
+			conn_send(s, c, s->scratch, (size_t)n);
+}
+
+static void log_transition(const struct core_action *a)
+{
+	char age[32];
+
+	util_fmt_age(a->ev.hb_age_ms, age, sizeof age);
+	util_log("info", "node %s (group %s): %s -> %s by %s; phi %.2f, last heartbeat %s ago%s%s",
+		 a->node, a->group, a->is_new ? "new" : node_state_name(a->from),
+		 node_state_name(a->to), a->rule, isfinite(a->ev.phi) ? a->ev.phi : 0.0, age,
+		 a->text[0] ? "; " : "", a->text);
+}
+
+static void apply(struct server *s, struct conn *cur)
+{
+	for (size_t i = 0; i < s->out.n; i++) {
+		const struct core_action *a = &s->out.v[i];
+		struct conn *c;
+		int n = -1;
+
+		switch (a->kind) {
+		case CA_WELCOME: {
+			struct proto_welcome wl = { .interval_ms = a->interval_ms,
+						    .last_event_seq = a->seq };
+
+			util_strlcpy(wl.node, a->node, sizeof wl.node);
+			util_strlcpy(wl.collector, s->instance, sizeof wl.collector);
+			c = conn_by_id(s, a->conn, cur);
+			if (c && (n = proto_encode_welcome(s->scratch, sizeof s->scratch, &wl)) > 0)
+				conn_send(s, c, s->scratch, (size_t)n);
+			break;
+		}
+		case CA_ACK: {
+			struct proto_ack ack = { .seq = a->seq };
+
+			c = conn_by_id(s, a->conn, cur);
+			if (c && (n = proto_encode_ack(s->scratch, sizeof s->scratch, &ack)) > 0)
+				conn_send(s, c, s->scratch, (size_t)n);
+			break;
+		}
+		case CA_REJECT:
+			c = conn_by_id(s, a->conn, cur);
+			if (strcmp(a->code, "duplicate_node") == 0)
+				s->k.rejected_duplicate++;
+			if (c)
+				conn_reject(s, c, a->code, a->text, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+			break;
+		case CA_TRANSITION:
+			s->k.transitions++;
+			log_transition(a);
+			store_transition(s, a);
+			publish_transition(s, a);
+			break;
+		case CA_RECORD:
+			if (s->cfg->verbose || strcmp(a->code, "agent") == 0)
+				util_log("info", "node %s: %s %s%s%s", a->node, a->code, a->rule,
+					 a->text[0] ? ": " : "", a->text);
+			store_record(s, a, a->code);
+			break;
+		case CA_TILT:
+			util_log(a->on ? "warn" : "info", "%s", a->text);
+			store_record(s, a, "collector");
+			break;
+		case CA_NODE_UPDATED:
+			break;
+		}
+	}
+	core_out_reset(&s->out);
+}
+
+/* ---- agent protocol ---------------------------------------------------- */
+
+static void count_error(struct server *s, enum proto_err e)
+{
+	switch (e) {
+	case PROTO_E_SIZE: s->k.err_too_big++; break;
+	case PROTO_E_JSON: s->k.err_bad_json++; break;
+	case PROTO_E_TYPE: s->k.err_bad_type++; break;
+	case PROTO_E_UNKNOWN: s->k.err_unknown_type++; break;
+	case PROTO_E_FIELD: s->k.err_bad_field++; break;
+	case PROTO_OK: break;
+	}
+}
+
+static void agent_message(struct server *s, struct conn *c, const char *buf, size_t len)
+{
+	static struct agent_msg m;          /* large (metrics); one service thread */
+	char err[256];
+	enum proto_err rc = proto_decode_agent(buf, len, &m, err, sizeof err);
+	int64_t now = util_mono_ms(), wall = util_wall_ms();
+
+	if (rc) {
+		count_error(s, rc);
+		conn_reject(s, c, proto_err_code(rc), err, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return;
+	}
+	if (!c->hello_done && m.type != AMSG_HELLO) {
+		s->k.err_protocol++;
+		conn_reject(s, c, "protocol", "the first message must be hello",
+			    LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return;
+	}
+	switch (m.type) {
+	case AMSG_HELLO:
+		s->k.msg_hello++;
+		if (c->hello_done) {
+			s->k.err_protocol++;
+			conn_reject(s, c, "protocol", "hello was already sent on this connection",
+				    LWS_CLOSE_STATUS_POLICY_VIOLATION);
+			return;
+		}
+		if (core_hello(s->core, now, wall, c->id, &m.u.hello, &s->out) == 0) {
+			c->hello_done = true;
+			util_strlcpy(c->node, m.u.hello.node, sizeof c->node);
+		}
+		break;
+	case AMSG_HB:
+		s->k.msg_hb++;
+		lws_validity_confirmed(c->wsi);
+		core_heartbeat(s->core, now, wall, c->id, c->node, &m.u.hb, &s->out);
+		break;
+	case AMSG_EVENT:
+		s->k.msg_event++;
+		core_agent_event(s->core, now, wall, c->id, c->node, &m.u.event, &s->out);
+		break;
+	case AMSG_BYE:
+		s->k.msg_bye++;
+		core_bye(s->core, now, wall, c->id, c->node, m.u.bye.reason, &s->out);
+		break;
+	}
+	apply(s, c);
+}
+
+/* ---- operator protocol ------------------------------------------------- */
+
+static void send_result_error(struct server *s, struct conn *c, int64_t id, const char *code,
+			      const char *msg)
+{
+	struct jw w;
+	int n;
+
+	jw_init(&w, s->scratch, sizeof s->scratch);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "result");
+	jw_kint(&w, "id", id);
+	jw_kbool(&w, "ok", false);
+	jw_key(&w, "error");
+	jw_obj_open(&w);
+	jw_kstr(&w, "code", code);
+	jw_kstr(&w, "message", msg);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	n = jw_finish(&w);
+	if (n > 0)
+		conn_send(s, c, s->scratch, (size_t)n);
+}
+
+static void refresh_facts(struct server *s)
+{
+	struct store_stats st;
+
+	store_get_stats(s->store, &st);
+	s->facts.recording = st.recording;
+	util_strlcpy(s->store_error, st.last_error, sizeof s->store_error);
+	s->facts.store_error = st.recording ? "" : s->store_error;
+	s->facts.agents_connected = s->agents;
+	s->facts.operators_connected = s->operators;
+	s->facts.serving = !s->stopping;
+	s->k.store_rows_written = st.rows_written;
+	s->k.store_write_errors = st.write_errors;
+	s->k.store_rows_refused = st.rows_refused;
+}
+
+/* Large payloads (status of many nodes) go through a growing buffer. */
+static void send_status(struct server *s, struct conn *c, const char *type, int64_t id,
+			uint64_t since)
+{
+	struct jw w;
+	int n;
+
+	refresh_facts(s);
+	jw_init_dynamic(&w, 4096);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", type);
+	if (id >= 0)
+		jw_kint(&w, "id", id);
+	if (strcmp(type, "result") == 0)
+		jw_kbool(&w, "ok", true);
+	jw_key(&w, "data");
+	view_status(&w, s->core, &s->facts, util_mono_ms(), util_wall_ms(), since);
+	jw_obj_close(&w);
+	n = jw_finish(&w);
+	if (n > 0 && (size_t)n <= OUTQ_MAX_BYTES)
+		conn_send(s, c, w.buf, (size_t)n);
+	else
+		send_result_error(s, c, id, "too_big", "status does not fit in one message");
+	free(w.buf);
+}
+
+struct events_ctx {
+	struct jw *w;
+	int count;
+};
+
+static int event_row(const struct store_event *e, void *arg)
+{
+	struct events_ctx *x = arg;
+	struct jw *w = x->w;
+
+	jw_obj_open(w);
+	jw_kint(w, "id", e->id);
+	jw_kint(w, "ts_ms", e->ts_ms);
+	jw_kstr(w, "node", e->node);
+	jw_kstr(w, "group", e->group);
+	jw_kstr(w, "kind", e->kind);
+	jw_kstr(w, "from", e->from_state);
+	jw_kstr(w, "to", e->to_state);
+	jw_kstr(w, "rule", e->rule);
+	jw_knum(w, "phi", e->phi);
+	jw_knum(w, "interval_mean_ms", e->mean_ms);
+	jw_knum(w, "interval_sd_ms", e->sd_ms);
+	jw_key(w, "hb_age_ms");
+	if (e->hb_age_ms >= 0)
+		jw_int(w, e->hb_age_ms);
+	else
+		jw_null(w);
+	jw_kstr(w, "detail", e->detail);
+	jw_obj_close(w);
+	x->count++;
+	return 0;
+}
+
+static void send_events(struct server *s, struct conn *c, const struct oper_msg *q)
+{
+	struct jw w;
+	struct events_ctx x = { .w = &w };
+	int n;
+
+	jw_init_dynamic(&w, 8192);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "result");
+	jw_kint(&w, "id", q->id);
+	jw_kbool(&w, "ok", true);
+	jw_key(&w, "data");
+	jw_obj_open(&w);
+	jw_key(&w, "events");
+	jw_arr_open(&w);
+	if (store_query_events(s->store, q->node, q->kind, 0, 0, q->limit, event_row, &x)) {
+		free(w.buf);
+		send_result_error(s, c, q->id, "store", "the history could not be read");
+		return;
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	n = jw_finish(&w);
+	if (n > 0)
+		conn_send(s, c, w.buf, (size_t)n);
+	free(w.buf);
+}
+
+static void oper_message(struct server *s, struct conn *c, const char *buf, size_t len)
+{
+	struct oper_msg q;
+	char err[256];
+	enum proto_err rc = proto_decode_oper(buf, len, &q, err, sizeof err);
+
+	s->k.msg_operator++;
+	if (rc) {
+		count_error(s, rc);
+		conn_reject(s, c, proto_err_code(rc), err, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return;
+	}
+	switch (q.type) {
+	case OMSG_SUBSCRIBE:
+		c->subscribed = true;
+		c->sent_rev = core_rev(s->core);
+		c->last_delta_ms = util_mono_ms();
+		send_status(s, c, "snapshot", q.id, 0);
+		break;
+	case OMSG_QUERY:
+		if (strcmp(q.what, "status") == 0)
+			send_status(s, c, "result", q.id, 0);
+		else
+			send_events(s, c, &q);
+		break;
+	}
+}
+
+/* Deltas to subscribers: the nodes changed since what each was last sent,
+ * plus the collector's own facts; at least every 2 s so those stay fresh. */
+static void publish_deltas(struct server *s, int64_t now)
+{
+	uint64_t v = core_rev(s->core);
+
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->kind != CONN_OPER || !c->subscribed || c->closing)
+			continue;
+		if (v == c->sent_rev && now - c->last_delta_ms < 2000)
+			continue;
+		send_status(s, c, "delta", -1, c->sent_rev ? c->sent_rev : 0);
+		c->sent_rev = v;
+		c->last_delta_ms = now;
+	}
+}
+
+/* ---- WebSocket callbacks (both protocols) ------------------------------ */
+
+static void conn_link(struct server *s, struct conn *c)
+{
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+}
+
+static void conn_unlink(struct server *s, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Reassemble fragments and partial frames into whole messages, capped. */
+static int conn_receive(struct server *s, struct conn *c, const void *in, size_t len, bool *done)
+{
+	*done = false;
+	if (lws_is_first_fragment(c->wsi)) {
+		c->rxlen = 0;
+		c->rx_discard = false;
+	}
+	if (lws_frame_is_binary(c->wsi)) {
+		s->k.err_bad_type++;
+		conn_reject(s, c, "bad_type", "binary frames are not accepted; send JSON text",
+			    LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
+		return 0;
+	}
+	if (c->rx_discard)
+		return 0;
+	if (c->rxlen + len > PROTO_MAX_FRAME) {
+		char msg[128];
+
+		c->rx_discard = true;
+		s->k.err_too_big++;
+		snprintf(msg, sizeof msg, "message larger than %d bytes", PROTO_MAX_FRAME);
+		conn_reject(s, c, "too_big", msg, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+		return 0;
+	}
+	if (c->rxlen + len > c->rxcap) {
+		size_t ncap = c->rxcap ? c->rxcap : 1024;
+		char *nb;
+
+		while (ncap < c->rxlen + len)
+			ncap *= 2;
+		nb = realloc(c->rx, ncap);
+		if (!nb)
+			return -1;
+		c->rx = nb;
+		c->rxcap = ncap;
+	}
+	memcpy(c->rx + c->rxlen, in, len);
+	c->rxlen += len;
+	*done = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
+	return 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		 size_t len, enum conn_kind kind)
+{
+	struct server *s = srv_of(wsi);
+	struct conn *c = user;
+	bool done;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		memset(c, 0, sizeof *c);
+		c->wsi = wsi;
+		c->kind = kind;
+		c->id = ++s->next_conn_id;
+		c->established = true;
+		conn_link(s, c);
+		if (kind == CONN_AGENT) {
+			s->agents++;
+		} else {
+			char hdr[AUTH_TOKEN_MAX + 16] = "";
+			const struct auth_operator *who = NULL;
+			char peer[64] = "";
+
+			s->operators++;
+			lws_get_peer_simple(wsi, peer, sizeof peer);
+			if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+				lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_AUTHORIZATION);
+			auth_operator_ok(&s->cfg->auth, hdr[0] ? hdr : NULL, auth_is_loopback(peer), &who);
+			util_strlcpy(c->who, who ? who->name : "local", sizeof c->who);
+			c->role = who ? who->role : ROLE_OPERATOR;
+		}
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		if (!c->established || c->closing)
+			break;
+		if (conn_receive(s, c, in, len, &done))
+			return -1;
+		if (!done || c->closing)
+			break;
+		if (kind == CONN_AGENT)
+			agent_message(s, c, c->rx, c->rxlen);
+		else
+			oper_message(s, c, c->rx, c->rxlen);
+		c->rxlen = 0;
+		if (c->rxcap > 65536) {           /* do not keep a big buffer per idle client */
+			free(c->rx);
+			c->rx = NULL;
+			c->rxcap = 0;
+		}
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!c->established)
+			break;
+		return conn_writeable(c);
+	case LWS_CALLBACK_CLOSED:
+		if (!c->established)              /* refused before ESTABLISHED */
+			break;
+		c->established = false;
+		conn_unlink(s, c);
+		if (kind == CONN_AGENT) {
+			s->agents--;
+			if (c->hello_done && !s->stopping) {
+				core_disconnect(s->core, util_mono_ms(), util_wall_ms(), c->id, c->node,
+						&s->out);
+				apply(s, NULL);
+			}
+		} else {
+			s->operators--;
+		}
+		conn_queue_free(c);
+		free(c->rx);
+		c->rx = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int cb_agent(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	return cb_ws(wsi, reason, user, in, len, CONN_AGENT);
+}
+
+static int cb_oper(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	return cb_ws(wsi, reason, user, in, len, CONN_OPER);
+}
+
+/* ---- HTTP: /health, /metrics, and the upgrade gate --------------------- */
+
+/* Which of our subprotocols the client asks for (the header may list several). */
+static enum conn_kind requested_kind(struct lws *wsi)
+{
+	char hdr[256], *save = NULL;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) <= 0 ||
+	    lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_PROTOCOL) < 0)
+		return 0;
+	for (char *t = strtok_r(hdr, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(t, PROTO_AGENT_SUBPROTO) == 0)
+			return CONN_AGENT;
+		if (strcmp(t, PROTO_OPER_SUBPROTO) == 0)
+			return CONN_OPER;
+	}
+	return 0;
+}
+
+static int http_refuse(struct lws *wsi, unsigned int status)
+{
+	lws_return_http_status(wsi, status, NULL);
+	return 1;
+}
+
+static int confirm_upgrade(struct server *s, struct lws *wsi)
+{
+	char hdr[AUTH_TOKEN_MAX + 16] = "", peer[64] = "";
+	const struct auth_operator *who;
+	enum conn_kind kind = requested_kind(wsi);
+	bool loop, ok;
+
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	loop = auth_is_loopback(peer);
+	if (!kind) {
+		util_log("warn", "refused a WebSocket upgrade from %s: no known subprotocol "
+			 "(expected %s or %s)", peer, PROTO_AGENT_SUBPROTO, PROTO_OPER_SUBPROTO);
+		return http_refuse(wsi, HTTP_STATUS_BAD_REQUEST);
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+		lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (kind == CONN_AGENT)
+		ok = auth_agent_ok(&s->cfg->auth, hdr[0] ? hdr : NULL, loop);
+	else
+		ok = auth_operator_ok(&s->cfg->auth, hdr[0] ? hdr : NULL, loop, &who);
+	if (ok)
+		return 0;
+	if ((kind == CONN_AGENT && !s->cfg->auth.agent_required) ||
+	    (kind == CONN_OPER && !s->cfg->auth.operator_required)) {
+		s->k.auth_fail_loopback++;
+		util_log("warn", "refused %s connection from %s: no token file is configured, so only "
+			 "loopback clients are accepted", kind == CONN_AGENT ? "an agent" : "an operator",
+			 peer);
+	} else {
+		if (kind == CONN_AGENT)
+			s->k.auth_fail_agent++;
+		else
+			s->k.auth_fail_operator++;
+		util_log("warn", "refused %s connection from %s: %s token", kind == CONN_AGENT ? "an agent" :
+			 "an operator", peer, hdr[0] ? "wrong" : "missing");
+	}
+	return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED);
+}
+
+static int http_begin(struct server *s, struct lws *wsi, struct http_req *r, const char *path)
+{
+	unsigned char hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+	char *uri, peer[64] = "";
+	const char *ctype = "application/json";
+	struct jw w;
+	int ulen, status = 200, n;
+
+	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
+		return http_refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED);
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	if (!s->cfg->auth.agent_required && !s->cfg->auth.operator_required && !auth_is_loopback(peer))
+		return http_refuse(wsi, HTTP_STATUS_FORBIDDEN);
+	refresh_facts(s);
+	jw_init_dynamic(&w, 4096);
+	if (strcmp(path, "/health") == 0) {
+		status = view_health(&w, s->core, &s->facts, util_wall_ms());
+		jw_raw(&w, "\n", 1);
+	} else if (strcmp(path, "/metrics") == 0) {
+		ctype = "text/plain; version=0.0.4";
+		promtext_render(&w, s->core, &s->facts, &s->k, util_mono_ms(), util_wall_ms());
+	} else {
+		free(w.buf);
+		return http_refuse(wsi, HTTP_STATUS_NOT_FOUND);
+	}
+	n = jw_finish(&w);
+	if (n < 0) {
+		free(w.buf);
+		return http_refuse(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+	}
+	r->body = w.buf;
+	r->len = (size_t)n;
+	r->off = 0;
+	if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, r->len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int http_writeable(struct lws *wsi, struct http_req *r)
+{
+	unsigned char buf[LWS_PRE + HTTP_CHUNK];
+	size_t n;
+	bool last;
+
+	if (!r->body)
+		return 0;
+	n = r->len - r->off;
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	last = r->off + n == r->len;
+	memcpy(buf + LWS_PRE, r->body + r->off, n);
+	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+		return -1;
+	r->off += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	free(r->body);
+	r->body = NULL;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct server *s = srv_of(wsi);
+	struct http_req *r = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		if (s->sockets >= s->cfg->max_clients) {
+			s->k.conn_refused_limit++;
+			return 1;
+		}
+		break;
+	case LWS_CALLBACK_WSI_CREATE:
+		s->sockets++;
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		s->sockets--;
+		break;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(s, wsi);
+	case LWS_CALLBACK_HTTP:
+		return http_begin(s, wsi, r, in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi, r);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (r) {
+			free(r->body);
+			r->body = NULL;
+		}
+		break;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- timers and lifecycle ---------------------------------------------- */
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+	struct server *s = lws_container_of(sul, struct server, sul_tick);
+	int64_t now = util_mono_ms(), wall = util_wall_ms();
+
+	if (s->stopping)
+		return;
+	core_tick(s->core, now, wall, &s->out);
+	apply(s, NULL);
+	if (now - s->last_delta_ms >= s->cfg->delta_ms) {
+		s->last_delta_ms = now;
+		publish_deltas(s, now);
+	}
+	if (now - s->last_stats_ms >= 1000) {
+		s->last_stats_ms = now;
+		refresh_facts(s);
+		if (s->facts.recording != s->was_recording) {
+			if (s->facts.recording)
+				util_log("info", "store: recording again");
+			else
+				util_log("error", "store: NOT RECORDING: %s (detection goes on; rows are kept "
+					 "in memory and retried)", s->store_error);
+			s->was_recording = s->facts.recording;
+		}
+	}
+	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)s->cfg->tick_ms * 1000);
+}
+
+static void signal_cb(void *handle, int signum)
+{
+	(void)handle;
+	if (!g_srv)
+		return;
+	util_log("info", "signal %d: stopping", signum);
+	g_interrupted = 1;
+	g_srv->stopping = true;
+	lws_sul_cancel(&g_srv->sul_tick);
+	lws_context_destroy(g_srv->ctx);
+}
+
+static int restore_node(const struct store_node *n, void *arg)
+{
+	struct server *s = arg;
+	enum node_state st;
+
+	if (node_state_parse(n->state, &st))
+		st = NODE_SUSPECT;
+	core_remember(s->core, util_mono_ms(), util_wall_ms(), n->name, n->group, n->priority, st);
+	return 0;
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	util_log(level == LLL_ERR ? "error" : "warn", "lws: %.*s", (int)n, line);
+}
+
+static void raise_fd_limit(int want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < (rlim_t)want) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)want ? rl.rlim_max : (rlim_t)want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void record_stopped(struct server *s)
+{
+	struct store_event e;
+
+	store_event_init(&e);
+	e.ts_ms = util_wall_ms();
+	util_strlcpy(e.kind, "collector", sizeof e.kind);
+	util_strlcpy(e.rule, "stopped", sizeof e.rule);
+	util_strlcpy(e.detail, "clean shutdown", sizeof e.detail);
+	store_add_event(s->store, &e);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "http", cb_http, sizeof(struct http_req), 0, 0, NULL, 0 },
+	{ PROTO_AGENT_SUBPROTO, cb_agent, sizeof(struct conn), 4096, 0, NULL, 4096 },
+	{ PROTO_OPER_SUBPROTO, cb_oper, sizeof(struct conn), 4096, 0, NULL, 65536 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Pings only when a connection has been quiet: heartbeats confirm validity. */
+static const lws_retry_bo_t idle_policy = {
+	.secs_since_valid_ping = 10,
+	.secs_since_valid_hangup = 20,
+};
+
+int server_run(struct server_config *cfg)
+{
+	struct lws_context_creation_info info;
+	struct server *s;
+	char err[512];
+	int rc = 1, n = 0;
+	struct rlimit rl;
+
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return 1;
+	s->cfg = cfg;
+	core_out_init(&s->out);
+	snprintf(s->instance, sizeof s->instance, "c-%08lx%04x", (unsigned long)util_wall_ms() / 1000,
+		 (unsigned)getpid() & 0xffff);
+	snprintf(s->listen_text, sizeof s->listen_text, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d",
+		 cfg->host, cfg->port);
+
+	s->store = store_open(cfg->db_path, cfg->flush_ms, err, sizeof err);
+	if (!s->store) {
+		util_log("error", "cannot open the store: %s", err);
+		goto out_free;
+	}
+	s->core = core_new(&cfg->core, util_mono_ms());
+	if (!s->core) {
+		util_log("error", "invalid detection settings");
+		goto out_store;
+	}
+	if (store_load_nodes(s->store, restore_node, s))
+		util_log("warn", "could not read the known nodes from %s", cfg->db_path);
+	else if (core_node_count(s->core))
+		util_log("info", "remembered %zu nodes from %s; those that do not reconnect within "
+			 "%lld ms will be marked failed", core_node_count(s->core), cfg->db_path,
+			 (long long)cfg->core.startup_grace_ms);
+
+	raise_fd_limit(cfg->max_clients + 64);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)cfg->max_clients + 32 > rl.rlim_cur) {
+		cfg->max_clients = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : 16;
+		util_log("warn", "file descriptor limit %llu: accepting at most %d connections",
+			 (unsigned long long)rl.rlim_cur, cfg->max_clients);
+	}
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	memset(&info, 0, sizeof info);
+	info.port = cfg->port;
+	info.iface = cfg->host;
+	info.protocols = protocols;
+	info.user = s;
+	info.retry_and_idle_policy = &idle_policy;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	if (!strchr(cfg->host, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.signal_cb = signal_cb;
+	info.pcontext = &s->ctx;
+	info.timeout_secs = 5;
+	g_srv = s;
+	s->ctx = lws_create_context(&info);
+	if (!s->ctx) {
+		util_log("error", "cannot listen on %s (address in use, or not an address of this host?)",
+			 s->listen_text);
+		goto out_core;
+	}
+	s->facts.instance = s->instance;
+	s->facts.listen = s->listen_text;
+	s->facts.auth_mode = cfg->auth.agent_required || cfg->auth.operator_required ?
+			     "tokens" : "loopback-only";
+	s->facts.started_wall_ms = util_wall_ms();
+	s->was_recording = true;
+	refresh_facts(s);
+	util_log("info", "vigil-collector %s listening on %s (instance %s), store %s", VIGIL_VERSION,
+		 s->listen_text, s->instance, cfg->db_path);
+	if (!cfg->auth.agent_required)
+		util_log("warn", "no --agent-token-file: accepting agents from loopback addresses only");
+	if (!cfg->auth.operator_required)
+		util_log("warn", "no --operator-token-file: accepting operators from loopback addresses only");
+	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)cfg->tick_ms * 1000);
+
+	while (n >= 0 && !g_interrupted)
+		n = lws_service(s->ctx, 0);
+	s->stopping = true;
+	if (s->ctx)
+		lws_context_destroy(s->ctx);
+	s->ctx = NULL;
+	record_stopped(s);
+	rc = 0;
+out_core:
+	g_srv = NULL;
+	core_free(s->core);
+out_store:
+	if (store_flush(s->store))
+		util_log("error", "store: the last rows could not be committed");
+	store_close(s->store);
+	if (rc == 0)
+		util_log("info", "stopped; store flushed");
+out_free:
+	core_out_done(&s->out);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* server — the collector's libwebsockets glue: one vhost, one port, three
+ * protocols (HTTP /health and /metrics, vigil-agent.v1, vigil-operator.v1).
+ * It decodes, calls the core, and carries out the core's actions: sends,
+ * store rows, operator deltas.  It decides nothing itself. */
+#ifndef VIGIL_COLLECTOR_SERVER_H
+#define VIGIL_COLLECTOR_SERVER_H
+
+#include <stdbool.h>
+
+#include "collector/auth.h"
+#include "collector/core.h"
+
+struct server_config {
+	char host[256];            /* listen address */
+	int port;
+	char db_path[4096];
+	int flush_ms;              /* store batch interval */
+	int tick_ms;               /* core tick */
+	int delta_ms;              /* operator delta cadence */
+	int max_clients;           /* connections accepted at once */
+	bool verbose;              /* log every connect and message error */
+	struct auth auth;
+	struct core_config core;
+};
+
+/* Runs until SIGTERM or SIGINT.  Returns the process exit status. */
+int server_run(struct server_config *cfg);
+
+#endif

@@ -1,0 +1,167 @@
+/* views — JSON renderings of the core's state.  Field names are part of the
+ * protocol (docs/protocol.md); scripts depend on them. */
+#include "collector/views.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "proto/util.h"
+
+static void metrics(struct jw *w, const struct proto_metrics *m)
+{
+	jw_key(w, "metrics");
+	jw_obj_open(w);
+	jw_knum(w, "cpu", m->cpu_pct);
+	jw_knum(w, "mem", m->mem_pct);
+	jw_knum(w, "load1", m->load1);
+	jw_knum(w, "disk", m->disk_pct);
+	jw_key(w, "app");
+	jw_obj_open(w);
+	for (int i = 0; i < m->napp; i++)
+		jw_knum(w, m->app[i].name, m->app[i].value);
+	jw_obj_close(w);
+	jw_obj_close(w);
+}
+
+static void evidence(struct jw *w, const struct core_evidence *ev)
+{
+	jw_knum(w, "phi", ev->phi);
+	jw_knum(w, "interval_mean_ms", ev->mean_ms);
+	jw_knum(w, "interval_sd_ms", ev->sd_ms);
+	jw_kint(w, "samples", ev->samples);
+}
+
+void view_node(struct jw *w, const struct core_node_info *n, int64_t wall_ms)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "name", n->name);
+	jw_kstr(w, "group", n->group);
+	jw_kstr(w, "state", node_state_name(n->state));
+	jw_kstr(w, "rule", n->rule);
+	jw_kstr(w, "role", "member");
+	jw_kint(w, "priority", n->priority);
+	jw_kbool(w, "connected", n->connected);
+	jw_kint(w, "state_since_ms", n->state_since_wall_ms);
+	jw_key(w, "last_heartbeat_ms_ago");
+	if (n->ev.hb_age_ms >= 0)
+		jw_int(w, n->ev.hb_age_ms);
+	else
+		jw_null(w);
+	jw_kint(w, "last_heartbeat_ms", n->last_hb_wall_ms);
+	jw_kint(w, "interval_ms", n->interval_ms);
+	jw_kint(w, "seq", n->last_seq);
+	jw_kint(w, "heartbeats", n->hb_count);
+	evidence(w, &n->ev);
+	jw_kstr(w, "version", n->version);
+	jw_kstr(w, "boot_id", n->boot_id);
+	metrics(w, &n->m);
+	jw_obj_close(w);
+	(void)wall_ms;
+}
+
+static void collector(struct jw *w, struct core *c, const struct collector_facts *f,
+		      int64_t wall_ms)
+{
+	jw_key(w, "collector");
+	jw_obj_open(w);
+	jw_kstr(w, "instance", f->instance);
+	jw_kstr(w, "version", VIGIL_VERSION);
+	jw_kstr(w, "listen", f->listen);
+	jw_kstr(w, "auth", f->auth_mode);
+	jw_kint(w, "now_ms", wall_ms);
+	jw_kint(w, "uptime_ms", wall_ms - f->started_wall_ms);
+	jw_kbool(w, "serving", f->serving);
+	jw_kbool(w, "recording", f->recording);
+	jw_kstr(w, "store_error", f->store_error ? f->store_error : "");
+	jw_kbool(w, "tilt", core_in_tilt(c));
+	jw_kint(w, "agents_connected", f->agents_connected);
+	jw_kint(w, "operators_connected", f->operators_connected);
+	jw_obj_close(w);
+}
+
+static void summary(struct jw *w, struct core *c)
+{
+	jw_key(w, "summary");
+	jw_obj_open(w);
+	jw_kint(w, "nodes", (int64_t)core_node_count(c));
+	for (int s = 0; s < NODE_STATE_COUNT; s++)
+		jw_kint(w, node_state_name((enum node_state)s), core_count_state(c, (enum node_state)s));
+	jw_obj_close(w);
+}
+
+void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
+		 int64_t now_ms, int64_t wall_ms, uint64_t since_rev)
+{
+	struct core_node_info ni;
+	struct core_group_info gi;
+	size_t ng;
+
+	jw_obj_open(w);
+	collector(w, c, f, wall_ms);
+	summary(w, c);
+	jw_kint(w, "rev", (int64_t)core_rev(c));
+	jw_key(w, "nodes");
+	jw_arr_open(w);
+	for (size_t i = 0; i < core_node_count(c); i++) {
+		if (core_node_info(c, i, now_ms, &ni))
+			break;
+		if (since_rev && ni.rev <= since_rev)
+			continue;
+		view_node(w, &ni, wall_ms);
+	}
+	jw_arr_close(w);
+	jw_key(w, "groups");
+	jw_arr_open(w);
+	ng = core_group_count(c);
+	for (size_t i = 0; i < ng; i++) {
+		if (core_group_info(c, i, &gi))
+			break;
+		jw_obj_open(w);
+		jw_kstr(w, "name", gi.name);
+		jw_kint(w, "members", gi.members);
+		jw_kint(w, "alive", gi.alive);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+}
+
+void view_transition(struct jw *w, const struct core_action *a)
+{
+	jw_obj_open(w);
+	jw_kint(w, "ts_ms", a->wall_ms);
+	jw_kstr(w, "node", a->node);
+	jw_kstr(w, "group", a->group);
+	jw_kstr(w, "from", a->is_new ? "" : node_state_name(a->from));
+	jw_kstr(w, "to", node_state_name(a->to));
+	jw_kstr(w, "rule", a->rule);
+	evidence(w, &a->ev);
+	jw_key(w, "hb_age_ms");
+	if (a->ev.hb_age_ms >= 0)
+		jw_int(w, a->ev.hb_age_ms);
+	else
+		jw_null(w);
+	jw_kstr(w, "detail", a->text);
+	jw_obj_close(w);
+}
+
+int view_health(struct jw *w, struct core *c, const struct collector_facts *f, int64_t wall_ms)
+{
+	bool tilt = core_in_tilt(c);
+	bool ok = f->serving && !tilt;
+	const char *status = !f->serving ? "stopping" : tilt ? "tilt" :
+			     !f->recording ? "not_recording" : "ok";
+
+	jw_obj_open(w);
+	jw_kstr(w, "status", status);
+	jw_kbool(w, "serving", f->serving);
+	jw_kbool(w, "deciding", !tilt);
+	jw_kbool(w, "recording", f->recording);
+	jw_kstr(w, "store_error", f->store_error ? f->store_error : "");
+	jw_kint(w, "nodes", (int64_t)core_node_count(c));
+	jw_kint(w, "agents_connected", f->agents_connected);
+	jw_kint(w, "uptime_ms", wall_ms - f->started_wall_ms);
+	jw_kstr(w, "version", VIGIL_VERSION);
+	jw_obj_close(w);
+	return ok ? 200 : 503;
+}

@@ -1,0 +1,37 @@
+/* views — what the collector shows: the status object (vigil status, the
+ * operator snapshot), node and transition objects (deltas), /health.
+ * Pure: they read the core and write JSON through jsonw. */
+#ifndef VIGIL_COLLECTOR_VIEWS_H
+#define VIGIL_COLLECTOR_VIEWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collector/core.h"
+#include "proto/jsonw.h"
+
+/* Facts about the collector itself that live outside the core. */
+struct collector_facts {
+	const char *instance;        /* the collector's id for this run */
+	const char *listen;          /* "127.0.0.1:7070" */
+	const char *auth_mode;       /* "tokens" or "loopback-only" */
+	int64_t started_wall_ms;
+	bool recording;              /* the store commits */
+	const char *store_error;     /* "" or why it does not */
+	bool serving;                /* false while shutting down */
+	int agents_connected;
+	int operators_connected;
+};
+
+/* The node object (one entry of "nodes"). */
+void view_node(struct jw *w, const struct core_node_info *n, int64_t wall_ms);
+/* The whole status object: {"collector":{...},"summary":{...},"nodes":[...],"groups":[...]}.
+ * With since_rev > 0 only nodes changed after it are listed (a delta). */
+void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
+		 int64_t now_ms, int64_t wall_ms, uint64_t since_rev);
+/* A transition as sent to subscribers: {"node":..,"from":..,"to":..,"rule":..,...} */
+void view_transition(struct jw *w, const struct core_action *a);
+/* GET /health body; returns the HTTP status to send (200 or 503). */
+int view_health(struct jw *w, struct core *c, const struct collector_facts *f, int64_t wall_ms);
+
+#endif

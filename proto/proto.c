@@ -1,0 +1,550 @@
+/* proto — decode (with validation) and encode the v1 messages.
+ *
+ * Decoding parses with cJSON and then checks every known field through a
+ * few typed getters that write one uniform message on failure:
+ *   field 'seq': must be an integer in 0..9007199254740992
+ * Encoding uses jsonw, which escapes strings. */
+#include "proto/proto.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/jsonw.h"
+#include "proto/names.h"
+#include "proto/util.h"
+
+static const char *const state_names[NODE_STATE_COUNT] = {
+	[NODE_ALIVE] = "alive",
+	[NODE_SUSPECT] = "suspect",
+	[NODE_FAILED] = "failed",
+	[NODE_DEGRADED] = "degraded",
+	[NODE_LEFT] = "left",
+	[NODE_MAINTENANCE] = "maintenance",
+};
+
+const char *node_state_name(enum node_state s)
+{
+	if ((unsigned)s >= NODE_STATE_COUNT)
+		return "unknown";
+	return state_names[s];
+}
+
+int node_state_parse(const char *name, enum node_state *out)
+{
+	for (int i = 0; i < NODE_STATE_COUNT; i++) {
+		if (strcmp(name, state_names[i]) == 0) {
+			*out = (enum node_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *proto_err_code(enum proto_err e)
+{
+	switch (e) {
+	case PROTO_OK: return "ok";
+	case PROTO_E_SIZE: return "too_big";
+	case PROTO_E_JSON: return "bad_json";
+	case PROTO_E_TYPE: return "bad_type";
+	case PROTO_E_UNKNOWN: return "unknown_type";
+	case PROTO_E_FIELD: return "bad_field";
+	}
+	return "error";
+}
+
+/* ---- typed getters ----------------------------------------------------- */
+
+struct dec {
+	const cJSON *obj;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static bool fail(struct dec *d, const char *key, const char *what)
+{
+	if (!d->failed)
+		snprintf(d->err, d->errlen, "field '%s': %s", key, what);
+	d->failed = true;
+	return false;
+}
+
+static const cJSON *field(struct dec *d, const char *key, bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->obj, key);
+
+	if (v && cJSON_IsNull(v))
+		v = NULL;
+	if (!v && required)
+		fail(d, key, "required");
+	return v;
+}
+
+/* A name: [A-Za-z0-9._-]{1,64}. */
+static bool get_name(struct dec *d, const char *key, bool required, char *dst, size_t dstlen)
+{
+	const cJSON *v = field(d, key, required);
+
+	if (!v)
+		return !required;
+	if (!cJSON_IsString(v))
+		return fail(d, key, "must be a string");
+	if (!name_is_valid(v->valuestring, dstlen - 1)) {
+		char what[96];
+
+		snprintf(what, sizeof what, "must match [A-Za-z0-9._-]{1,%zu}", dstlen - 1);
+		return fail(d, key, what);
+	}
+	util_strlcpy(dst, v->valuestring, dstlen);
+	return true;
+}
+
+/* Printable UTF-8 text of at most dstlen-1 bytes. */
+static bool get_text(struct dec *d, const char *key, bool required, char *dst, size_t dstlen)
+{
+	const cJSON *v = field(d, key, required);
+
+	if (!v)
+		return !required;
+	if (!cJSON_IsString(v))
+		return fail(d, key, "must be a string");
+	if (strlen(v->valuestring) > dstlen - 1) {
+		char what[64];
+
+		snprintf(what, sizeof what, "longer than %zu bytes", dstlen - 1);
+		return fail(d, key, what);
+	}
+	if (!text_is_valid(v->valuestring, dstlen - 1))
+		return fail(d, key, "must be printable UTF-8 without control characters");
+	util_strlcpy(dst, v->valuestring, dstlen);
+	return true;
+}
+
+static bool get_int(struct dec *d, const char *key, bool required, double min, double max,
+		    int64_t *out)
+{
+	const cJSON *v = field(d, key, required);
+	char what[96];
+
+	if (!v)
+		return !required;
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+	    v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble < min || v->valuedouble > max) {
+		snprintf(what, sizeof what, "must be an integer in %.0f..%.0f", min, max);
+		return fail(d, key, what);
+	}
+	*out = (int64_t)v->valuedouble;
+	return true;
+}
+
+static bool get_num(struct dec *d, const char *key, double min, double max, double *out)
+{
+	const cJSON *v = field(d, key, false);
+	char what[96];
+
+	*out = NAN;
+	if (!v)
+		return true;
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+	    v->valuedouble < min || v->valuedouble > max) {
+		snprintf(what, sizeof what, "must be a number in %g..%g", min, max);
+		return fail(d, key, what);
+	}
+	*out = v->valuedouble;
+	return true;
+}
+
+/* ---- parsing the envelope ---------------------------------------------- */
+
+static enum proto_err parse_envelope(const char *buf, size_t len, cJSON **root,
+				     const char **type, char *err, size_t errlen)
+{
+	const cJSON *t;
+
+	*root = NULL;
+	if (len == 0 || len > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "message of %zu bytes (must be 1..%d)", len, PROTO_MAX_FRAME);
+		return PROTO_E_SIZE;
+	}
+	*root = cJSON_ParseWithLength(buf, len);
+	if (!*root) {
+		const char *at = cJSON_GetErrorPtr();
+		size_t off = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : 0;
+
+		snprintf(err, errlen, "not valid JSON (near byte %zu)", off);
+		return PROTO_E_JSON;
+	}
+	if (!cJSON_IsObject(*root)) {
+		snprintf(err, errlen, "a message must be a JSON object");
+		cJSON_Delete(*root);
+		*root = NULL;
+		return PROTO_E_JSON;
+	}
+	t = cJSON_GetObjectItemCaseSensitive(*root, "type");
+	if (!cJSON_IsString(t) || !name_is_valid(t->valuestring, 32)) {
+		snprintf(err, errlen, "field 'type': required, a short name");
+		cJSON_Delete(*root);
+		*root = NULL;
+		return PROTO_E_TYPE;
+	}
+	*type = t->valuestring;
+	return PROTO_OK;
+}
+
+static enum proto_err unknown_type(const char *type, const char *accepted, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "unknown message type '%s' (expected %s)", type, accepted);
+	return PROTO_E_UNKNOWN;
+}
+
+/* ---- agent -> collector ------------------------------------------------ */
+
+static void dec_hello(struct dec *d, struct proto_hello *h)
+{
+	int64_t v = 0, prio = 0, interval = 500;
+
+	if (get_int(d, "v", true, 1, 1000, &v) && v != PROTO_VERSION)
+		fail(d, "v", "unsupported protocol version (this collector speaks 1)");
+	get_name(d, "node", true, h->node, sizeof h->node);
+	get_name(d, "group", true, h->group, sizeof h->group);
+	get_int(d, "priority", false, 0, PROTO_PRIORITY_MAX, &prio);
+	get_text(d, "version", true, h->version, sizeof h->version);
+	get_name(d, "boot_id", true, h->boot_id, sizeof h->boot_id);
+	get_int(d, "interval_ms", true, PROTO_INTERVAL_MIN_MS, PROTO_INTERVAL_MAX_MS, &interval);
+	h->priority = (int)prio;
+	h->interval_ms = (int)interval;
+}
+
+static void dec_metrics(struct dec *d, struct proto_metrics *m)
+{
+	const cJSON *mo = field(d, "metrics", false), *app, *it;
+	struct dec sub = *d;
+
+	m->cpu_pct = m->mem_pct = m->load1 = m->disk_pct = NAN;
+	m->napp = 0;
+	if (!mo)
+		return;
+	if (!cJSON_IsObject(mo)) {
+		fail(d, "metrics", "must be an object");
+		return;
+	}
+	sub.obj = mo;
+	get_num(&sub, "cpu", 0, 100, &m->cpu_pct);
+	get_num(&sub, "mem", 0, 100, &m->mem_pct);
+	get_num(&sub, "load1", 0, 1e6, &m->load1);
+	get_num(&sub, "disk", 0, 100, &m->disk_pct);
+	app = field(&sub, "app", false);
+	if (app && !sub.failed) {
+		if (!cJSON_IsObject(app)) {
+			fail(&sub, "metrics.app", "must be an object of name: number");
+		} else {
+			cJSON_ArrayForEach(it, app) {
+				if (m->napp >= PROTO_APP_MAX) {
+					fail(&sub, "metrics.app", "more than 64 counters");
+					break;
+				}
+				if (!name_is_valid(it->string, PROTO_NAME_MAX)) {
+					fail(&sub, "metrics.app", "counter names must match [A-Za-z0-9._-]{1,64}");
+					break;
+				}
+				if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble)) {
+					fail(&sub, "metrics.app", "counter values must be finite numbers");
+					break;
+				}
+				util_strlcpy(m->app[m->napp].name, it->string, sizeof m->app[0].name);
+				m->app[m->napp].value = it->valuedouble;
+				m->napp++;
+			}
+		}
+	}
+	d->failed = sub.failed;
+}
+
+static void dec_hb(struct dec *d, struct proto_hb *hb)
+{
+	get_int(d, "seq", true, 0, PROTO_INT_MAX, &hb->seq);
+	get_int(d, "sent_ms", true, 0, PROTO_INT_MAX, &hb->sent_ms);
+	if (!d->failed)
+		dec_metrics(d, &hb->m);
+}
+
+static void dec_event(struct dec *d, struct proto_event *e)
+{
+	get_int(d, "seq", true, 1, PROTO_INT_MAX, &e->seq);
+	get_int(d, "ts_ms", true, 0, PROTO_INT_MAX, &e->ts_ms);
+	get_name(d, "name", true, e->name, sizeof e->name);
+	util_strlcpy(e->severity, "info", sizeof e->severity);
+	if (get_name(d, "severity", false, e->severity, sizeof e->severity) && !d->failed &&
+	    strcmp(e->severity, "info") && strcmp(e->severity, "warning") &&
+	    strcmp(e->severity, "critical"))
+		fail(d, "severity", "must be info, warning or critical");
+	get_text(d, "text", false, e->text, sizeof e->text);
+}
+
+enum proto_err proto_decode_agent(const char *buf, size_t len, struct agent_msg *out,
+				  char *err, size_t errlen)
+{
+	struct dec d = { .err = err, .errlen = errlen };
+	const char *type;
+	cJSON *root;
+	enum proto_err rc;
+
+	memset(out, 0, sizeof *out);
+	rc = parse_envelope(buf, len, &root, &type, err, errlen);
+	if (rc)
+		return rc;
+	d.obj = root;
+	if (strcmp(type, "hello") == 0) {
+		out->type = AMSG_HELLO;
+		dec_hello(&d, &out->u.hello);
+	} else if (strcmp(type, "hb") == 0) {
+		out->type = AMSG_HB;
+		dec_hb(&d, &out->u.hb);
+	} else if (strcmp(type, "event") == 0) {
+		out->type = AMSG_EVENT;
+		dec_event(&d, &out->u.event);
+	} else if (strcmp(type, "bye") == 0) {
+		out->type = AMSG_BYE;
+		get_text(&d, "reason", false, out->u.bye.reason, sizeof out->u.bye.reason);
+	} else {
+		rc = unknown_type(type, "hello, hb, event or bye", err, errlen);
+	}
+	cJSON_Delete(root);
+	if (rc)
+		return rc;
+	return d.failed ? PROTO_E_FIELD : PROTO_OK;
+}
+
+/* ---- collector -> agent ------------------------------------------------ */
+
+enum proto_err proto_decode_collector(const char *buf, size_t len, struct collector_msg *out,
+				      char *err, size_t errlen)
+{
+	struct dec d = { .err = err, .errlen = errlen };
+	const char *type;
+	cJSON *root;
+	enum proto_err rc;
+	int64_t interval = 0;
+
+	memset(out, 0, sizeof *out);
+	rc = parse_envelope(buf, len, &root, &type, err, errlen);
+	if (rc)
+		return rc;
+	d.obj = root;
+	if (strcmp(type, "welcome") == 0) {
+		struct proto_welcome *w = &out->u.welcome;
+
+		out->type = CMSG_WELCOME;
+		get_name(&d, "node", true, w->node, sizeof w->node);
+		get_name(&d, "collector", true, w->collector, sizeof w->collector);
+		get_int(&d, "interval_ms", true, PROTO_INTERVAL_MIN_MS, PROTO_INTERVAL_MAX_MS, &interval);
+		get_int(&d, "last_event_seq", true, 0, PROTO_INT_MAX, &w->last_event_seq);
+		w->interval_ms = (int)interval;
+	} else if (strcmp(type, "ack") == 0) {
+		out->type = CMSG_ACK;
+		get_int(&d, "seq", true, 0, PROTO_INT_MAX, &out->u.ack.seq);
+	} else if (strcmp(type, "error") == 0) {
+		out->type = CMSG_ERROR;
+		get_name(&d, "code", true, out->u.error.code, sizeof out->u.error.code);
+		get_text(&d, "message", true, out->u.error.message, sizeof out->u.error.message);
+	} else {
+		rc = unknown_type(type, "welcome, ack or error", err, errlen);
+	}
+	cJSON_Delete(root);
+	if (rc)
+		return rc;
+	return d.failed ? PROTO_E_FIELD : PROTO_OK;
+}
+
+/* ---- operator -> collector --------------------------------------------- */
+
+enum proto_err proto_decode_oper(const char *buf, size_t len, struct oper_msg *out,
+				 char *err, size_t errlen)
+{
+	struct dec d = { .err = err, .errlen = errlen };
+	const char *type;
+	cJSON *root;
+	enum proto_err rc;
+	int64_t limit = 100;
+
+	memset(out, 0, sizeof *out);
+	rc = parse_envelope(buf, len, &root, &type, err, errlen);
+	if (rc)
+		return rc;
+	d.obj = root;
+	get_int(&d, "id", true, 0, PROTO_INT_MAX, &out->id);
+	if (strcmp(type, "subscribe") == 0) {
+		out->type = OMSG_SUBSCRIBE;
+	} else if (strcmp(type, "query") == 0) {
+		out->type = OMSG_QUERY;
+		get_name(&d, "what", true, out->what, sizeof out->what);
+		if (!d.failed && strcmp(out->what, "status") && strcmp(out->what, "events"))
+			fail(&d, "what", "must be status or events");
+		get_name(&d, "node", false, out->node, sizeof out->node);
+		get_name(&d, "kind", false, out->kind, sizeof out->kind);
+		get_int(&d, "limit", false, 1, 1000, &limit);
+		out->limit = (int)limit;
+	} else {
+		rc = unknown_type(type, "subscribe or query", err, errlen);
+	}
+	cJSON_Delete(root);
+	if (rc)
+		return rc;
+	return d.failed ? PROTO_E_FIELD : PROTO_OK;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+int proto_encode_hello(char *buf, size_t cap, const struct proto_hello *h)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "hello");
+	jw_kint(&w, "v", PROTO_VERSION);
+	jw_kstr(&w, "node", h->node);
+	jw_kstr(&w, "group", h->group);
+	jw_kint(&w, "priority", h->priority);
+	jw_kstr(&w, "version", h->version);
+	jw_kstr(&w, "boot_id", h->boot_id);
+	jw_kint(&w, "interval_ms", h->interval_ms);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+static void opt_num(struct jw *w, const char *k, double v)
+{
+	if (isfinite(v))
+		jw_knum(w, k, v);
+}
+
+int proto_encode_hb(char *buf, size_t cap, const struct proto_hb *hb)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "hb");
+	jw_kint(&w, "seq", hb->seq);
+	jw_kint(&w, "sent_ms", hb->sent_ms);
+	jw_key(&w, "metrics");
+	jw_obj_open(&w);
+	opt_num(&w, "cpu", hb->m.cpu_pct);
+	opt_num(&w, "mem", hb->m.mem_pct);
+	opt_num(&w, "load1", hb->m.load1);
+	opt_num(&w, "disk", hb->m.disk_pct);
+	if (hb->m.napp > 0) {
+		jw_key(&w, "app");
+		jw_obj_open(&w);
+		for (int i = 0; i < hb->m.napp && i < PROTO_APP_MAX; i++)
+			jw_knum(&w, hb->m.app[i].name, hb->m.app[i].value);
+		jw_obj_close(&w);
+	}
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_event(char *buf, size_t cap, const struct proto_event *e)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kint(&w, "seq", e->seq);
+	jw_kint(&w, "ts_ms", e->ts_ms);
+	jw_kstr(&w, "name", e->name);
+	jw_kstr(&w, "severity", e->severity[0] ? e->severity : "info");
+	jw_kstr(&w, "text", e->text);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_bye(char *buf, size_t cap, const struct proto_bye *b)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "bye");
+	jw_kstr(&w, "reason", b->reason);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_welcome(char *buf, size_t cap, const struct proto_welcome *wl)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "welcome");
+	jw_kstr(&w, "node", wl->node);
+	jw_kstr(&w, "collector", wl->collector);
+	jw_kint(&w, "interval_ms", wl->interval_ms);
+	jw_kint(&w, "last_event_seq", wl->last_event_seq);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_ack(char *buf, size_t cap, const struct proto_ack *a)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "ack");
+	jw_kint(&w, "seq", a->seq);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_error(char *buf, size_t cap, const char *code, const char *message)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "error");
+	jw_kstr(&w, "code", code);
+	jw_kstr(&w, "message", message);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_subscribe(char *buf, size_t cap, int64_t id)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "subscribe");
+	jw_kint(&w, "id", id);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_query(char *buf, size_t cap, const struct oper_msg *q)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "query");
+	jw_kint(&w, "id", q->id);
+	jw_kstr(&w, "what", q->what);
+	if (q->node[0])
+		jw_kstr(&w, "node", q->node);
+	if (q->kind[0])
+		jw_kstr(&w, "kind", q->kind);
+	if (q->limit > 0)
+		jw_kint(&w, "limit", q->limit);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}

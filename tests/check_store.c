@@ -1,0 +1,895 @@
+/* check_store.c — unit tests for store/: schema, round trips, queries, the
+ * queue and the writer thread's failure handling.
+ *
+ * Every test opens a fresh store: ":memory:" unless a real file matters, then
+ * a file in a mkdtemp() directory made by the checked fixture.  No sleeps:
+ * store_flush() is the synchronisation point. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "suites.h"
+#include "store/store.h"
+
+#define SLOW_FLUSH_MS 60000     /* the writer only commits when pushed */
+
+/* Fixture state for the file-backed test cases (each test runs in its own
+ * forked child, so this is per test). */
+static char tmp_dir[64];
+static char db_path[128];
+
+static void file_setup(void)
+{
+	strcpy(tmp_dir, "/tmp/vigil_store_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+	snprintf(db_path, sizeof(db_path), "%s/test.db", tmp_dir);
+}
+
+static void file_teardown(void)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char path[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db_path, suffixes[i]);
+		unlink(path);
+	}
+	rmdir(tmp_dir);
+}
+
+static struct store *open_ok(const char *path, int flush_ms)
+{
+	char err[256] = "";
+	struct store *s = store_open(path, flush_ms, err, sizeof(err));
+
+	ck_assert_msg(s != NULL, "store_open(%s): %s", path, err);
+	return s;
+}
+
+static void make_event(struct store_event *e, int64_t ts_ms, const char *node,
+		       const char *kind)
+{
+	store_event_init(e);
+	e->ts_ms = ts_ms;
+	snprintf(e->node, sizeof(e->node), "%s", node);
+	snprintf(e->group, sizeof(e->group), "g1");
+	snprintf(e->kind, sizeof(e->kind), "%s", kind);
+}
+
+static void add_event_ok(struct store *s, int64_t ts_ms, const char *node,
+			 const char *kind)
+{
+	struct store_event e;
+
+	make_event(&e, ts_ms, node, kind);
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+}
+
+static void make_node(struct store_node *n, const char *name, const char *state,
+		      int64_t first_ms, int64_t last_ms)
+{
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	snprintf(n->group, sizeof(n->group), "g1");
+	n->priority = 10;
+	snprintf(n->version, sizeof(n->version), "1.0.0");
+	snprintf(n->boot_id, sizeof(n->boot_id), "boot-1");
+	snprintf(n->state, sizeof(n->state), "%s", state);
+	n->first_seen_ms = first_ms;
+	n->last_seen_ms = last_ms;
+}
+
+/* Collects what a read hands to its callback. */
+struct collected {
+	struct store_event ev[200];
+	struct store_node node[8];
+	int n;
+	int stop_after;         /* 0 = never stop early */
+};
+
+static struct collected *collected_new(void)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+static int collect_event(const struct store_event *e, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n < (int)(sizeof(c->ev) / sizeof(c->ev[0])))
+		c->ev[c->n] = *e;
+	c->n++;
+	return c->stop_after && c->n >= c->stop_after;
+}
+
+static int collect_node(const struct store_node *n, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n < (int)(sizeof(c->node) / sizeof(c->node[0])))
+		c->node[c->n] = *n;
+	c->n++;
+	return c->stop_after && c->n >= c->stop_after;
+}
+
+static int query(struct store *s, struct collected *c, const char *node,
+		 const char *kind, int64_t since_ms, int64_t until_ms, int limit)
+{
+	c->n = 0;
+	ck_assert_int_eq(store_query_events(s, node, kind, since_ms, until_ms,
+					    limit, collect_event, c), 0);
+	return c->n;
+}
+
+/* --- open ------------------------------------------------------------- */
+
+START_TEST(test_open_close_memory)
+{
+	struct store *s = open_ok(":memory:", 0);
+	struct store_stats st;
+
+	store_get_stats(s, &st);
+	ck_assert(st.recording);
+	ck_assert_uint_eq(st.queue_depth, 0);
+	ck_assert_uint_eq(st.rows_queued, 0);
+	ck_assert_str_eq(st.last_error, "");
+	ck_assert_int_eq(store_count_events(s, NULL), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_close_null_and_bad_args)
+{
+	struct store_stats st;
+	char err[128] = "";
+
+	store_close(NULL);
+	store_get_stats(NULL, &st);
+	ck_assert_int_eq(store_flush(NULL), -EINVAL);
+	ck_assert_int_eq(store_add_event(NULL, NULL), -EINVAL);
+	ck_assert_int_eq(store_count_events(NULL, NULL), -1);
+	ck_assert_ptr_null(store_open(NULL, 0, err, sizeof(err)));
+	ck_assert_str_ne(err, "");
+	ck_assert_ptr_null(store_open("", 0, NULL, 0));
+}
+END_TEST
+
+START_TEST(test_open_bad_path)
+{
+	const char *path = "/nonexistent-vigil-dir/x/history.db";
+	char err[256] = "";
+
+	ck_assert_ptr_null(store_open(path, 0, err, sizeof(err)));
+	ck_assert_msg(strstr(err, path) != NULL, "error names the file: %s", err);
+}
+END_TEST
+
+START_TEST(test_event_init)
+{
+	struct store_event e;
+
+	memset(&e, 0x5a, sizeof(e));
+	store_event_init(&e);
+	ck_assert(isnan(e.phi));
+	ck_assert(isnan(e.mean_ms));
+	ck_assert(isnan(e.sd_ms));
+	ck_assert_int_eq(e.samples, -1);
+	ck_assert_int_eq(e.hb_age_ms, -1);
+	ck_assert_int_eq(e.id, 0);
+	ck_assert_int_eq(e.ts_ms, 0);
+	ck_assert_str_eq(e.node, "");
+	ck_assert_str_eq(e.from_state, "");
+	ck_assert_str_eq(e.detail, "");
+}
+END_TEST
+
+/* --- schema (file) ---------------------------------------------------- */
+
+static int sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int v;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+START_TEST(test_migration_sets_user_version)
+{
+	struct store *s = open_ok(db_path, 0);
+	sqlite3 *db = NULL;
+
+	store_close(s);
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				 " ('nodes', 'events', 'meta', 'events_node_ts', 'events_ts')"), 5);
+	sqlite3_close(db);
+
+	/* Opening again is a no-op migration. */
+	s = open_ok(db_path, 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_wal_mode)
+{
+	struct store *s = open_ok(db_path, 0);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_newer_version_refused)
+{
+	char err[256] = "";
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE future(x);"
+				      "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	ck_assert_ptr_null(store_open(db_path, 0, err, sizeof(err)));
+	ck_assert_msg(strstr(err, db_path) != NULL, "names the file: %s", err);
+	ck_assert_msg(strstr(err, "99") != NULL && strstr(err, "newer") != NULL,
+		      "says why: %s", err);
+
+	/* Untouched. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 99);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master"
+				 " WHERE name = 'events'"), 0);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* Only meaningful without CAP_DAC_OVERRIDE: root writes through 0444. */
+START_TEST(test_readonly_file_refused)
+{
+	char err[256] = "";
+
+	store_close(open_ok(db_path, 0));
+	if (geteuid() == 0)
+		return;
+	ck_assert_int_eq(chmod(db_path, 0444), 0);
+	ck_assert_ptr_null(store_open(db_path, 0, err, sizeof(err)));
+	ck_assert_msg(strstr(err, db_path) != NULL, "names the file: %s", err);
+}
+END_TEST
+
+/* --- rows ------------------------------------------------------------- */
+
+START_TEST(test_event_roundtrip)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_event full;
+	struct store_event bare;
+	const struct store_event *r;
+
+	store_event_init(&full);
+	full.ts_ms = 1700000000123;
+	strcpy(full.node, "db-1");
+	strcpy(full.group, "pg");
+	strcpy(full.kind, "state");
+	strcpy(full.from_state, "up");
+	strcpy(full.to_state, "suspect");
+	strcpy(full.rule, "phi_suspect");
+	full.phi = 8.25;
+	full.mean_ms = 1000.5;
+	full.sd_ms = 12.75;
+	full.samples = 200;
+	full.hb_age_ms = 4321;
+	strcpy(full.detail, "{\"why\":\"late\"}");
+	full.id = 12345;        /* ignored on add */
+	ck_assert_int_eq(store_add_event(s, &full), 0);
+
+	make_event(&bare, 1700000000000, "", "collector");
+	ck_assert_int_eq(store_add_event(s, &bare), 0);
+
+	ck_assert_int_eq(store_count_events(s, NULL), 0);       /* not yet */
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 2);
+
+	r = &c->ev[0];          /* newest first */
+	ck_assert_int_gt(r->id, 0);
+	ck_assert_int_eq(r->ts_ms, 1700000000123);
+	ck_assert_str_eq(r->node, "db-1");
+	ck_assert_str_eq(r->group, "pg");
+	ck_assert_str_eq(r->kind, "state");
+	ck_assert_str_eq(r->from_state, "up");
+	ck_assert_str_eq(r->to_state, "suspect");
+	ck_assert_str_eq(r->rule, "phi_suspect");
+	ck_assert_double_eq(r->phi, 8.25);
+	ck_assert_double_eq(r->mean_ms, 1000.5);
+	ck_assert_double_eq(r->sd_ms, 12.75);
+	ck_assert_int_eq(r->samples, 200);
+	ck_assert_int_eq(r->hb_age_ms, 4321);
+	ck_assert_str_eq(r->detail, "{\"why\":\"late\"}");
+
+	r = &c->ev[1];
+	ck_assert_int_gt(r->id, 0);
+	ck_assert_int_ne(r->id, c->ev[0].id);
+	ck_assert_int_eq(r->ts_ms, 1700000000000);
+	ck_assert_str_eq(r->node, "");
+	ck_assert_str_eq(r->group, "g1");
+	ck_assert_str_eq(r->kind, "collector");
+	ck_assert_str_eq(r->from_state, "");
+	ck_assert_str_eq(r->to_state, "");
+	ck_assert_str_eq(r->rule, "");
+	ck_assert(isnan(r->phi));
+	ck_assert(isnan(r->mean_ms));
+	ck_assert(isnan(r->sd_ms));
+	ck_assert_int_eq(r->samples, -1);
+	ck_assert_int_eq(r->hb_age_ms, -1);
+	ck_assert_str_eq(r->detail, "");
+
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+/* "Not applicable" really is NULL on disk, and 0 is not "not applicable". */
+START_TEST(test_event_nulls_on_disk)
+{
+	struct store *s = open_ok(db_path, 0);
+	struct store_event e;
+	sqlite3 *db = NULL;
+
+	make_event(&e, 1, "a", "conn");
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	make_event(&e, 2, "a", "state");
+	e.phi = 0.0;
+	e.mean_ms = 0.0;
+	e.sd_ms = 0.0;
+	e.samples = 0;
+	e.hb_age_ms = 0;
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events WHERE ts_ms = 1"
+				 " AND phi IS NULL AND mean_ms IS NULL AND sd_ms IS NULL"
+				 " AND samples IS NULL AND hb_age_ms IS NULL"
+				 " AND from_state IS NULL AND to_state IS NULL"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events WHERE ts_ms = 2"
+				 " AND phi = 0 AND mean_ms = 0 AND sd_ms = 0"
+				 " AND samples = 0 AND hb_age_ms = 0"), 1);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_node_upsert)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_node n;
+	const struct store_node *r;
+
+	make_node(&n, "db-2", "up", 1000, 1000);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	make_node(&n, "db-1", "up", 1500, 1500);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+
+	make_node(&n, "db-2", "down", 9000, 9500);
+	strcpy(n.group, "pg2");
+	n.priority = 5;
+	strcpy(n.version, "1.1.0");
+	strcpy(n.boot_id, "");
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+
+	ck_assert_int_eq(store_load_nodes(s, collect_node, c), 0);
+	ck_assert_int_eq(c->n, 2);
+	r = &c->node[0];        /* by name */
+	ck_assert_str_eq(r->name, "db-1");
+	ck_assert_int_eq(r->first_seen_ms, 1500);
+	r = &c->node[1];
+	ck_assert_str_eq(r->name, "db-2");
+	ck_assert_str_eq(r->group, "pg2");
+	ck_assert_int_eq(r->priority, 5);
+	ck_assert_str_eq(r->version, "1.1.0");
+	ck_assert_str_eq(r->boot_id, "");
+	ck_assert_str_eq(r->state, "down");
+	ck_assert_int_eq(r->first_seen_ms, 1000);       /* kept */
+	ck_assert_int_eq(r->last_seen_ms, 9500);
+
+	c->n = 0;
+	c->stop_after = 1;
+	ck_assert_int_eq(store_load_nodes(s, collect_node, c), 0);
+	ck_assert_int_eq(c->n, 1);
+
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+/* Unterminated strings are cut at the field size, never overrun. */
+START_TEST(test_unterminated_strings)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_event e;
+
+	make_event(&e, 5, "x", "agent");
+	memset(e.node, 'n', sizeof(e.node));
+	memset(e.detail, 'd', sizeof(e.detail));
+	memset(e.kind, 'k', sizeof(e.kind));
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 1);
+	ck_assert_uint_eq(strlen(c->ev[0].node), STORE_NAME_MAX);
+	ck_assert_uint_eq(strlen(c->ev[0].detail), STORE_DETAIL_MAX);
+	ck_assert_uint_eq(strlen(c->ev[0].kind), sizeof(e.kind) - 1);
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_invalid_args)
+{
+	struct store *s = open_ok(":memory:", 0);
+	struct store_event e;
+	struct store_node n;
+	struct store_stats st;
+
+	make_event(&e, 1, "a", "conn");
+	make_node(&n, "", "up", 1, 1);
+	ck_assert_int_eq(store_add_event(s, NULL), -EINVAL);
+	ck_assert_int_eq(store_add_event(NULL, &e), -EINVAL);
+	ck_assert_int_eq(store_put_node(s, NULL), -EINVAL);
+	ck_assert_int_eq(store_put_node(s, &n), -EINVAL);       /* no name */
+	ck_assert_int_eq(store_load_nodes(s, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(store_query_events(s, NULL, NULL, 0, 0, 0, NULL, NULL), -EINVAL);
+	store_get_stats(s, &st);
+	ck_assert_uint_eq(st.rows_queued, 0);
+	ck_assert_uint_eq(st.rows_refused, 0);
+	store_close(s);
+}
+END_TEST
+
+/* --- queries ---------------------------------------------------------- */
+
+/* ts 100..109 for node a (kinds alternate state/conn), 105..114 for b. */
+static struct store *open_with_history(void)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		add_event_ok(s, 100 + i, "a", i % 2 ? "conn" : "state");
+		add_event_ok(s, 105 + i, "b", i % 2 ? "conn" : "state");
+	}
+	ck_assert_int_eq(store_flush(s), 0);
+	return s;
+}
+
+START_TEST(test_query_newest_first)
+{
+	struct store *s = open_with_history();
+	struct collected *c = collected_new();
+	int i;
+
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 20);
+	for (i = 1; i < c->n; i++) {
+		ck_assert_int_ge(c->ev[i - 1].ts_ms, c->ev[i].ts_ms);
+		if (c->ev[i - 1].ts_ms == c->ev[i].ts_ms)       /* ties: newest row first */
+			ck_assert_int_gt(c->ev[i - 1].id, c->ev[i].id);
+	}
+	ck_assert_int_eq(c->ev[0].ts_ms, 114);
+	ck_assert_int_eq(c->ev[19].ts_ms, 100);
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_query_filters)
+{
+	struct store *s = open_with_history();
+	struct collected *c = collected_new();
+	int i;
+
+	ck_assert_int_eq(query(s, c, "a", NULL, 0, 0, 0), 10);
+	for (i = 0; i < c->n; i++)
+		ck_assert_str_eq(c->ev[i].node, "a");
+	ck_assert_int_eq(c->ev[0].ts_ms, 109);
+
+	ck_assert_int_eq(query(s, c, "", "conn", 0, 0, 0), 10);
+	for (i = 0; i < c->n; i++)
+		ck_assert_str_eq(c->ev[i].kind, "conn");
+
+	ck_assert_int_eq(query(s, c, "b", "state", 0, 0, 0), 5);
+	ck_assert_int_eq(query(s, c, "nobody", NULL, 0, 0, 0), 0);
+	ck_assert_int_eq(query(s, c, NULL, "nothing", 0, 0, 0), 0);
+
+	/* Inclusive bounds. */
+	ck_assert_int_eq(query(s, c, NULL, NULL, 108, 0, 0), 2 + 7);       /* a 108-109, b 108-114 */
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 101, 0), 2);
+	ck_assert_int_eq(query(s, c, "b", NULL, 106, 107, 0), 2);
+	ck_assert_int_eq(c->ev[0].ts_ms, 107);
+	ck_assert_int_eq(c->ev[1].ts_ms, 106);
+	ck_assert_int_eq(query(s, c, "a", "state", 102, 106, 0), 3);       /* 102, 104, 106 */
+	ck_assert_int_eq(query(s, c, NULL, NULL, 110, 109, 0), 0);
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_query_limit)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	int i;
+
+	for (i = 0; i < 150; i++)
+		add_event_ok(s, 1000 + i, "a", "agent");
+	ck_assert_int_eq(store_flush(s), 0);
+
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 3), 3);
+	ck_assert_int_eq(c->ev[0].ts_ms, 1149);
+	ck_assert_int_eq(c->ev[2].ts_ms, 1147);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 100);       /* default */
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, -5), 100);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 1000), 150);
+
+	c->stop_after = 7;                                              /* callback stops */
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 1000), 7);
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_count)
+{
+	struct store *s = open_with_history();
+
+	ck_assert_int_eq(store_count_events(s, NULL), 20);
+	ck_assert_int_eq(store_count_events(s, ""), 20);
+	ck_assert_int_eq(store_count_events(s, "state"), 10);
+	ck_assert_int_eq(store_count_events(s, "conn"), 10);
+	ck_assert_int_eq(store_count_events(s, "nothing"), 0);
+	store_close(s);
+}
+END_TEST
+
+/* --- queue and writer ------------------------------------------------- */
+
+START_TEST(test_queue_full)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct store_event e;
+	struct store_node n;
+	struct store_stats st;
+
+	store_set_queue_max(s, 3);
+	make_event(&e, 1, "a", "conn");
+	make_node(&n, "a", "up", 1, 1);
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	ck_assert_int_eq(store_add_event(s, &e), -ENOSPC);
+	ck_assert_int_eq(store_put_node(s, &n), -ENOSPC);
+
+	store_get_stats(s, &st);
+	ck_assert_uint_eq(st.rows_queued, 3);
+	ck_assert_uint_eq(st.rows_refused, 2);
+	ck_assert_uint_eq(st.queue_depth, 3);
+
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_add_event(s, &e), 0);                    /* room again */
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_count_events(s, NULL), 3);
+	store_get_stats(s, &st);
+	ck_assert_uint_eq(st.rows_written, 4);
+	ck_assert_uint_eq(st.queue_depth, 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_bulk_10000)
+{
+	struct store *s = open_ok(":memory:", 1000);
+	struct store_stats st;
+	int i;
+
+	for (i = 0; i < 10000; i++)
+		add_event_ok(s, i + 1, i % 2 ? "a" : "b", "agent");
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_count_events(s, NULL), 10000);
+	store_get_stats(s, &st);
+	ck_assert_uint_eq(st.rows_queued, 10000);
+	ck_assert_uint_eq(st.rows_written, 10000);
+	ck_assert_uint_eq(st.queue_depth, 0);
+	ck_assert_uint_ge(st.batches, 10000 / STORE_BATCH_ROWS);
+	ck_assert_msg(st.batches <= 20, "%llu batches for 10000 rows",
+		      (unsigned long long)st.batches);
+	ck_assert_uint_eq(st.write_errors, 0);
+	store_close(s);
+}
+END_TEST
+
+struct producer {
+	struct store *s;
+	int id;
+	int rows;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer *p = arg;
+	struct store_event e;
+	char node[16];
+	int i;
+
+	snprintf(node, sizeof(node), "p%d", p->id);
+	for (i = 0; i < p->rows; i++) {
+		make_event(&e, i + 1, node, "agent");
+		if (store_add_event(p->s, &e) != 0)
+			return (void *)1;
+		if (i % 500 == 0 && store_flush(p->s) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_producers)
+{
+	struct store *s = open_ok(db_path, 5);
+	struct producer p[4];
+	pthread_t t[4];
+	struct store_stats st;
+	void *ret;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		p[i].s = s;
+		p[i].id = i;
+		p[i].rows = 2000;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, producer_main, &p[i]), 0);
+	}
+	for (i = 0; i < 20; i++) {                      /* reads meanwhile */
+		ck_assert_int_ge(store_count_events(s, NULL), 0);
+		store_get_stats(s, &st);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &ret), 0);
+		ck_assert_ptr_null(ret);
+	}
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_count_events(s, NULL), 8000);
+	store_get_stats(s, &st);
+	ck_assert_uint_eq(st.rows_written, 8000);
+	store_close(s);
+}
+END_TEST
+
+/* --- write failures --------------------------------------------------- */
+
+START_TEST(test_write_failure_keeps_rows)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_stats st;
+	int i;
+
+	add_event_ok(s, 1, "a", "conn");
+	ck_assert_int_eq(store_flush(s), 0);
+
+	store_debug_fail_writes(s, true);
+	for (i = 0; i < 5; i++)
+		add_event_ok(s, 10 + i, "a", "state");
+	ck_assert_int_eq(store_flush(s), -EIO);
+
+	store_get_stats(s, &st);
+	ck_assert(!st.recording);
+	ck_assert_uint_ge(st.write_errors, 1);
+	ck_assert_uint_eq(st.queue_depth, 5);
+	ck_assert_uint_eq(st.rows_written, 1);
+	ck_assert_msg(strstr(st.last_error, ":memory:") != NULL &&
+		      strstr(st.last_error, "readonly") != NULL,
+		      "last_error: %s", st.last_error);
+	ck_assert_int_eq(store_count_events(s, NULL), 1);       /* rolled back */
+
+	/* Still failing: new rows queue up behind the kept ones. */
+	for (i = 0; i < 5; i++)
+		add_event_ok(s, 20 + i, "b", "state");
+	ck_assert_int_eq(store_flush(s), -EIO);
+	store_get_stats(s, &st);
+	ck_assert(!st.recording);
+	ck_assert_uint_ge(st.write_errors, 2);
+	ck_assert_uint_eq(st.queue_depth, 10);
+
+	/* Writes work again: nothing lost, in order. */
+	store_debug_fail_writes(s, false);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_get_stats(s, &st);
+	ck_assert(st.recording);
+	ck_assert_uint_eq(st.queue_depth, 0);
+	ck_assert_uint_eq(st.rows_written, 11);
+	ck_assert_uint_eq(st.rows_queued, 11);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 11);
+	for (i = 1; i < c->n; i++)                              /* queue order kept */
+		ck_assert_int_gt(c->ev[i - 1].id, c->ev[i].id);
+	ck_assert_int_eq(c->ev[0].ts_ms, 24);
+	ck_assert_int_eq(c->ev[10].ts_ms, 1);
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+/* Close makes one last attempt, then gives up rather than hang. */
+START_TEST(test_close_while_failing)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+
+	store_debug_fail_writes(s, true);
+	add_event_ok(s, 1, "a", "conn");
+	add_event_ok(s, 2, "a", "conn");
+	ck_assert_int_eq(store_flush(s), -EIO);
+	store_close(s);
+}
+END_TEST
+
+/* --- durability (file) ------------------------------------------------ */
+
+START_TEST(test_close_flushes)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct store_node n;
+	int i;
+
+	for (i = 0; i < 2500; i++)
+		add_event_ok(s, i + 1, "a", "agent");
+	make_node(&n, "a", "up", 1, 2);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	store_close(s);                 /* no flush */
+
+	s = open_ok(db_path, 0);
+	ck_assert_int_eq(store_count_events(s, NULL), 2500);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_survives_reopen)
+{
+	struct store *s = open_ok(db_path, 0);
+	struct collected *c = collected_new();
+	struct store_event e;
+	struct store_node n;
+	struct stat sb;
+	char wal[160];
+
+	make_event(&e, 42, "db-1", "state");
+	strcpy(e.from_state, "up");
+	strcpy(e.to_state, "down");
+	e.phi = 12.5;
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	make_node(&n, "db-1", "down", 10, 42);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+
+	/* A clean close checkpoints and truncates (or removes) the WAL. */
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert(stat(wal, &sb) != 0 || sb.st_size == 0);
+
+	s = open_ok(db_path, 0);
+	ck_assert_int_eq(query(s, c, "db-1", NULL, 0, 0, 0), 1);
+	ck_assert_int_eq(c->ev[0].ts_ms, 42);
+	ck_assert_str_eq(c->ev[0].to_state, "down");
+	ck_assert_double_eq(c->ev[0].phi, 12.5);
+	ck_assert(isnan(c->ev[0].mean_ms));
+	c->n = 0;
+	ck_assert_int_eq(store_load_nodes(s, collect_node, c), 0);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_str_eq(c->node[0].state, "down");
+	ck_assert_int_eq(c->node[0].last_seen_ms, 42);
+	free(c);
+	store_close(s);
+}
+END_TEST
+
+/* A reader sees committed rows only, while the writer thread works. */
+START_TEST(test_file_reads_during_writes)
+{
+	struct store *s = open_ok(db_path, 1);
+	int64_t seen = 0;
+	int64_t now;
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		add_event_ok(s, i + 1, "a", "agent");
+		if (i % 100 == 0) {
+			now = store_count_events(s, NULL);
+			ck_assert_int_ge(now, seen);            /* never goes back */
+			ck_assert_int_le(now, i + 1);
+			seen = now;
+		}
+	}
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_count_events(s, NULL), 3000);
+	store_close(s);
+}
+END_TEST
+
+Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	tc = tcase_create("open");
+	tcase_add_test(tc, test_open_close_memory);
+	tcase_add_test(tc, test_close_null_and_bad_args);
+	tcase_add_test(tc, test_open_bad_path);
+	tcase_add_test(tc, test_event_init);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("schema");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_add_test(tc, test_migration_sets_user_version);
+	tcase_add_test(tc, test_wal_mode);
+	tcase_add_test(tc, test_newer_version_refused);
+	tcase_add_test(tc, test_readonly_file_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rows");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_add_test(tc, test_event_roundtrip);
+	tcase_add_test(tc, test_event_nulls_on_disk);
+	tcase_add_test(tc, test_node_upsert);
+	tcase_add_test(tc, test_unterminated_strings);
+	tcase_add_test(tc, test_invalid_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("query");
+	tcase_add_test(tc, test_query_newest_first);
+	tcase_add_test(tc, test_query_filters);
+	tcase_add_test(tc, test_query_limit);
+	tcase_add_test(tc, test_count);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("writer");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_bulk_10000);
+	tcase_add_test(tc, test_concurrent_producers);
+	tcase_add_test(tc, test_write_failure_keeps_rows);
+	tcase_add_test(tc, test_close_while_failing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("durability");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_close_flushes);
+	tcase_add_test(tc, test_survives_reopen);
+	tcase_add_test(tc, test_file_reads_during_writes);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
