@@ -106,9 +106,20 @@ int core_config_check(const struct core_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "--min-std-dev-ms and --acceptable-pause-ms must be >= 0 (0 = auto)");
 		return -1;
 	}
-	if (cfg->reconnect_grace_ms < 0 || cfg->startup_grace_ms < 0 ||
-	    cfg->tilt_gap_ms < 100 || cfg->tilt_hold_ms < 0) {
-		snprintf(err, errlen, "grace periods must be >= 0 and --tilt-gap-ms >= 100");
+	if (cfg->reconnect_grace_ms < 0) {
+		snprintf(err, errlen, "--reconnect-grace-ms must be >= 0");
+		return -1;
+	}
+	if (cfg->startup_grace_ms < 0) {
+		snprintf(err, errlen, "--startup-grace-ms must be >= 0");
+		return -1;
+	}
+	if (cfg->tilt_gap_ms < 100) {
+		snprintf(err, errlen, "--tilt-gap-ms must be >= 100");
+		return -1;
+	}
+	if (cfg->tilt_hold_ms < 0) {
+		snprintf(err, errlen, "--tilt-hold-ms must be >= 0");
 		return -1;
 	}
 	return 0;
@@ -541,7 +552,7 @@ void core_disconnect(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t c
 		record(n, "conn", "closed_after_bye", wall_ms, NULL, out);
 		return;
 	}
-	if (n->state == NODE_FAILED) {
+	if (n->state == NODE_FAILED || n->state == NODE_SUSPECT) {   /* no suspect -> suspect */
 		record(n, "conn", "conn_lost", wall_ms, "connection closed without bye", out);
 		return;
 	}
@@ -658,6 +669,8 @@ static void fill_info(const struct node *n, int64_t now_ms, struct core_node_inf
 	o->hb_count = n->hb_count;
 	o->last_hb_wall_ms = n->last_hb_wall_ms;
 	evidence(n, now_ms, &o->ev);
+	if (!n->conn)
+		o->ev.phi = NAN;         /* phi means nothing without a connection */
 	o->m = n->m;
 	o->rev = n->rev;
 }

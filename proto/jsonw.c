@@ -26,6 +26,8 @@ void jw_init_dynamic(struct jw *w, size_t initial)
 	w->buf = malloc(w->cap);
 	if (!w->buf)
 		w->failed = true;
+	else
+		w->buf[0] = '\0';
 }
 
 static bool reserve(struct jw *w, size_t n)
@@ -152,7 +154,7 @@ void jw_num(struct jw *w, double v)
 		if (v == floor(v) && fabs(v) < 9007199254740992.0)
 			n = snprintf(b, sizeof b, "%.0f", v);
 		else
-			n = snprintf(b, sizeof b, "%.6g", v);
+			n = snprintf(b, sizeof b, "%.10g", v);
 		put(w, b, (size_t)n);
 	}
 	w->need_comma = true;

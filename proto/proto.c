@@ -160,22 +160,57 @@ static bool get_num(struct dec *d, const char *key, double min, double max, doub
 
 /* ---- parsing the envelope ---------------------------------------------- */
 
+/* cJSON ends a string at an escaped NUL, so "n1\u0000/x" would pass as the
+ * name "n1": refuse the escape.  Called on valid JSON, where every
+ * backslash is inside a string. */
+static bool has_escaped_nul(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+			return true;
+		i++;    /* skip the escaped character */
+	}
+	return false;
+}
+
 static enum proto_err parse_envelope(const char *buf, size_t len, cJSON **root,
 				     const char **type, char *err, size_t errlen)
 {
 	const cJSON *t;
+	const char *end = NULL;
 
 	*root = NULL;
 	if (len == 0 || len > PROTO_MAX_FRAME) {
 		snprintf(err, errlen, "message of %zu bytes (must be 1..%d)", len, PROTO_MAX_FRAME);
 		return PROTO_E_SIZE;
 	}
-	*root = cJSON_ParseWithLength(buf, len);
+	*root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!*root) {
 		const char *at = cJSON_GetErrorPtr();
 		size_t off = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : 0;
 
 		snprintf(err, errlen, "not valid JSON (near byte %zu)", off);
+		return PROTO_E_JSON;
+	}
+	/* cJSON stops after the first value: anything but white space after it
+	 * makes the frame invalid */
+	while (end && end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' ||
+					  *end == '\r'))
+		end++;
+	if (!end || end != buf + len) {
+		size_t off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : 0;
+
+		snprintf(err, errlen, "not valid JSON (text after the object, near byte %zu)", off);
+		cJSON_Delete(*root);
+		*root = NULL;
+		return PROTO_E_JSON;
+	}
+	if (has_escaped_nul(buf, len)) {
+		snprintf(err, errlen, "not valid JSON for this protocol: \\u0000 in a string");
+		cJSON_Delete(*root);
+		*root = NULL;
 		return PROTO_E_JSON;
 	}
 	if (!cJSON_IsObject(*root)) {

@@ -46,7 +46,7 @@ int util_parse_int(const char *s, long long min, long long max, long long *out)
 	char *end;
 	long long v;
 
-	if (!s || !*s || isspace((unsigned char)*s))
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '+')
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -65,7 +65,15 @@ int util_parse_duration_ms(const char *s, int64_t *out)
 	char *end;
 	double v;
 
-	if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '.'))
+	const char *p;
+	int dots = 0;
+
+	if (!s || !*s)
+		return -1;
+	/* digits with at most one '.', then a unit: no signs, exponents or hex */
+	for (p = s; isdigit((unsigned char)*p) || *p == '.'; p++)
+		dots += *p == '.';
+	if (p == s || dots > 1 || (p == s + 1 && *s == '.'))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
@@ -206,8 +214,8 @@ void util_fmt_age(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "-");
 	else if (ms < 1000)
 		snprintf(buf, len, "%lldms", (long long)ms);
-	else if (ms < 60000)
-		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 60000)   /* cut, not rounded, like the units below: never "60.0s" */
+		snprintf(buf, len, "%lld.%llds", (long long)(ms / 1000), (long long)(ms / 100 % 10));
 	else if (ms < 3600000)
 		snprintf(buf, len, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
 	else if (ms < 86400000)

@@ -68,7 +68,7 @@ static struct mnode *find_or_add(struct model *m, size_t sorted, const char *nam
 
 		util_strlcpy(key.name, name, sizeof key.name);
 		util_strlcpy(key.group, group, sizeof key.group);
-		hit = bsearch(&key, m->nodes, sorted, sizeof *m->nodes, cmp_node);
+		hit = sorted ? bsearch(&key, m->nodes, sorted, sizeof *m->nodes, cmp_node) : NULL;
 		if (hit)
 			return hit;
 		for (size_t i = 0; i < m->n; i++)
@@ -188,7 +188,8 @@ int model_apply(struct model *m, const char *json, size_t len, bool replace, int
 		}
 		node_from(n, it, now_ms);
 	}
-	qsort(m->nodes, m->n, sizeof *m->nodes, cmp_node);
+	if (m->n > 1)
+		qsort(m->nodes, m->n, sizeof *m->nodes, cmp_node);
 	if (apply_groups(m, groups)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

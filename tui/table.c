@@ -60,8 +60,9 @@ int table_add(struct table *t, const char *const *cells)
 void table_render(const struct table *t, struct jw *out)
 {
 	size_t w[TABLE_MAX_COLS] = { 0 };
+	/* the widest padding: an empty cell in a column of TABLE_CELL_MAX-1, plus 2 */
 	static const char spaces[TABLE_CELL_MAX + 2] =
-		"                                                                                                ";
+		"                                                                                                 ";
 
 	for (size_t r = 0; r < t->rows; r++)
 		for (int c = 0; c < t->ncols; c++) {
