@@ -72,6 +72,10 @@ bin/vigil: $(call obj,rel,$(TUI_SRC))
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(CUR_LIBS) -lm
 
+# Test tools: a raw WebSocket client for the integration tests.
+build/wsprobe: $(call obj,rel,tests/tools/wsprobe.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS)
+
 build/check_unit: $(call obj,rel,$(UNIT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
 
@@ -97,7 +101,7 @@ asan: build/check_unit_asan
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  CK_VERBOSITY=normal build/check_unit_asan
 
-integration: all
+integration: all build/wsprobe
 	@echo "== integration tests (real processes on 127.0.0.1)"
 	@tests/integration/run.sh
 

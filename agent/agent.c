@@ -321,7 +321,9 @@ static int cb_agent(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		char what[256];
 
 		snprintf(what, sizeof what, "cannot connect: %s%s", in ? (const char *)in : "error",
-			 in && strstr(in, "unauthorized") ? " (wrong or missing --token-file?)" : "");
+			 in && strstr(in, "unauthorized") ? " (wrong or missing --token-file?)" :
+			 in && strstr(in, "SSL") ? " (TLS failed: is the collector's certificate trusted "
+			 "here? --insecure accepts a self-signed one)" : "");
 		if (a)
 			note_error(a, what);
 		break;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector/server.h"
 #include "proto/util.h"
@@ -25,6 +26,8 @@ static void usage(FILE *f)
 "  --db PATH                  SQLite history file (default ./vigil.db)\n"
 "  --flush-ms N               store batch interval, 5..1000 (default 50)\n"
 "  --max-clients N            connections accepted at once (default 10000)\n"
+"  --tls-cert FILE            serve wss:// and https:// with this PEM certificate\n"
+"  --tls-key FILE             ... and this PEM private key (both or neither)\n"
 "\n"
 "Authentication (tokens travel in the handshake, never on a command line):\n"
 "  --agent-token-file FILE    agents must send this token; without it only\n"
@@ -61,7 +64,7 @@ static void usage(FILE *f)
 enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_FLUSH, OPT_MAXCLI, OPT_AGENT_TOK, OPT_OPER_TOK,
 	OPT_SUSPECT, OPT_FAILED, OPT_MINSD, OPT_PAUSE, OPT_SAMPLES, OPT_GRACE,
-	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE,
+	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE, OPT_TLS_CERT, OPT_TLS_KEY,
 };
 
 static const struct option longopts[] = {
@@ -81,6 +84,8 @@ static const struct option longopts[] = {
 	{ "tilt-gap-ms", required_argument, NULL, OPT_TILTGAP },
 	{ "tilt-hold-ms", required_argument, NULL, OPT_TILTHOLD },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -173,6 +178,18 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 			rc = parse_dur("--tilt-hold-ms", optarg, 3600000, &cfg->core.tilt_hold_ms);
 			break;
 		case OPT_VERBOSE: cfg->verbose = true; break;
+		case OPT_TLS_CERT:
+		case OPT_TLS_KEY: {
+			char *dst = c == OPT_TLS_CERT ? cfg->tls_cert : cfg->tls_key;
+
+			if (!*optarg || strlen(optarg) >= sizeof cfg->tls_cert)
+				return bad(c == OPT_TLS_CERT ? "--tls-cert" : "--tls-key", optarg, "must be a file path");
+			if (access(optarg, R_OK))
+				return bad(c == OPT_TLS_CERT ? "--tls-cert" : "--tls-key", optarg,
+					   "cannot be read");
+			util_strlcpy(dst, optarg, sizeof cfg->tls_cert);
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("vigil-collector %s\n", VIGIL_VERSION); exit(0);
 		default:
@@ -185,6 +202,10 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 	if (optind < argc) {
 		fprintf(stderr, "vigil-collector: unexpected argument '%s'\nTry 'vigil-collector --help'.\n",
 			argv[optind]);
+		return 2;
+	}
+	if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+		fprintf(stderr, "vigil-collector: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
 	if (core_config_check(&cfg->core, err, sizeof err)) {

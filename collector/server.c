@@ -159,6 +159,24 @@ static void conn_queue_free(struct conn *c)
 	c->qmsgs = c->qbytes = 0;
 }
 
+/* Send the close frame ourselves, then hang up.  lws_close_reason() followed
+ * by return -1 sends no close frame under the libuv event library in lws
+ * 4.1.6 (it does under poll), and the peer must learn the code and reason. */
+static int conn_send_close(struct conn *c)
+{
+	unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
+	size_t n = strlen(c->close_reason);
+
+	if (n > 120)
+		n = 120;                  /* control frames carry at most 125 bytes */
+	buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+	buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+	memcpy(buf + LWS_PRE + 2, c->close_reason, n);
+	/* 4 is lws's private LWS_WRITE_CLOSE: the gap in the public enum */
+	lws_write(c->wsi, buf + LWS_PRE, n + 2, (enum lws_write_protocol)4);
+	return -1;
+}
+
 /* One frame per WRITEABLE; then either re-arm, or close if asked to. */
 static int conn_writeable(struct conn *c)
 {
@@ -175,16 +193,14 @@ static int conn_writeable(struct conn *c)
 		c->qmsgs--;
 		c->qbytes -= m->len;
 		free(m);
-	}
-	if (c->qhead) {
-		lws_callback_on_writable(c->wsi);
+		/* The close frame goes out in a WRITEABLE of its own: closing in the
+		 * same callback as a data write drops the close frame (lws 4.1). */
+		if (c->qhead || c->closing)
+			lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->closing) {
-		lws_close_reason(c->wsi, c->close_code, (unsigned char *)c->close_reason,
-				 strlen(c->close_reason));
-		return -1;
-	}
+	if (c->closing)
+		return conn_send_close(c);
 	return 0;
 }
 
@@ -1053,25 +1069,32 @@ int server_run(struct server_config *cfg)
 			 (unsigned long long)rl.rlim_cur, cfg->max_clients);
 	}
 
-	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	lws_set_log_level(getenv("VIGIL_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO :
+			  LLL_ERR | LLL_WARN, lws_log_emit);
 	memset(&info, 0, sizeof info);
 	info.port = cfg->port;
 	info.iface = cfg->host;
 	info.protocols = protocols;
 	info.user = s;
 	info.retry_and_idle_policy = &idle_policy;
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	if (!getenv("VIGIL_NO_UV"))
+		info.options |= LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
 	if (!strchr(cfg->host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cfg->tls_cert[0]) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg->tls_cert;
+		info.ssl_private_key_filepath = cfg->tls_key;
+	}
 	info.signal_cb = signal_cb;
 	info.pcontext = &s->ctx;
 	info.timeout_secs = 5;
 	g_srv = s;
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
-		util_log("error", "cannot listen on %s (address in use, or not an address of this host?)",
-			 s->listen_text);
+		util_log("error", "cannot listen on %s (address in use, not an address of this host, "
+			 "or an unreadable TLS certificate or key?)", s->listen_text);
 		goto out_core;
 	}
 	s->facts.instance = s->instance;
@@ -1081,8 +1104,9 @@ int server_run(struct server_config *cfg)
 	s->facts.started_wall_ms = util_wall_ms();
 	s->was_recording = true;
 	refresh_facts(s);
-	util_log("info", "vigil-collector %s listening on %s (instance %s), store %s", VIGIL_VERSION,
-		 s->listen_text, s->instance, cfg->db_path);
+	util_log("info", "vigil-collector %s listening on %s%s (instance %s), store %s", VIGIL_VERSION,
+		 s->listen_text, cfg->tls_cert[0] ? " with TLS (wss://, https://)" : "", s->instance,
+		 cfg->db_path);
 	if (!cfg->auth.agent_required)
 		util_log("warn", "no --agent-token-file: accepting agents from loopback addresses only");
 	if (!cfg->auth.operator_required)

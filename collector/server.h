@@ -19,6 +19,8 @@ struct server_config {
 	int delta_ms;              /* operator delta cadence */
 	int max_clients;           /* connections accepted at once */
 	bool verbose;              /* log every connect and message error */
+	char tls_cert[4096];       /* "" = plain ws:// and http:// */
+	char tls_key[4096];
 	struct auth auth;
 	struct core_config core;
 };

@@ -136,7 +136,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		snprintf(why, sizeof why, "cannot connect: %s%s", in ? (const char *)in : "error",
 			 in && strstr(in, "unauthorized") ? " (wrong or missing token: --token-file or "
-			 "VIGIL_TOKEN_FILE)" : "");
+			 "VIGIL_TOKEN_FILE)" : in && strstr(in, "SSL") ? " (TLS failed: is the collector's "
+			 "certificate trusted by this host? --insecure accepts a self-signed one)" : "");
 		if (c)
 			set_closed(c, why);
 		break;

@@ -48,10 +48,9 @@ static void on_signal(int sig)
 	g_quit = 1;
 }
 
-static void add_event_line(struct dash *d, const char *json, size_t len)
+/* One transition object (as in "event" messages and history rows). */
+static void add_event_obj(struct dash *d, const cJSON *e)
 {
-	cJSON *r = cJSON_ParseWithLength(json, len);
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "event");
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(e, "ts_ms");
 	const cJSON *node = cJSON_GetObjectItemCaseSensitive(e, "node");
 	const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
@@ -60,7 +59,7 @@ static void add_event_line(struct dash *d, const char *json, size_t len)
 	char *slot;
 
 	if (cJSON_IsNumber(ts) && cJSON_IsString(node) && cJSON_IsString(from) &&
-	    cJSON_IsString(to) && cJSON_IsString(rule)) {
+	    cJSON_IsString(to) && to->valuestring[0] && cJSON_IsString(rule)) {
 		time_t secs = (time_t)(ts->valuedouble / 1000);
 		struct tm tm;
 		char hhmmss[16];
@@ -75,7 +74,18 @@ static void add_event_line(struct dash *d, const char *json, size_t len)
 		if (d->nevents < EVENTS_KEPT)
 			d->nevents++;
 	}
-	cJSON_Delete(r);
+}
+
+/* The answer to the history query sent at connect: newest first, so the
+ * pane is filled from the end. */
+static void seed_events(struct dash *d, const cJSON *data)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(data, "events");
+	int n = cJSON_GetArraySize(arr);
+
+	d->nevents = d->ev_head = 0;
+	for (int i = n - 1; i >= 0; i--)
+		add_event_obj(d, cJSON_GetArrayItem(arr, i));
 }
 
 static void handle_message(struct dash *d, const char *text, size_t len)
@@ -96,7 +106,9 @@ static void handle_message(struct dash *d, const char *text, size_t len)
 			util_strlcpy(d->why, err, sizeof d->why);
 		free(s);
 	} else if (strcmp(t->valuestring, "event") == 0) {
-		add_event_line(d, text, len);
+		add_event_obj(d, cJSON_GetObjectItemCaseSensitive(r, "event"));
+	} else if (strcmp(t->valuestring, "result") == 0 && cJSON_IsObject(data)) {
+		seed_events(d, data);
 	} else if (strcmp(t->valuestring, "error") == 0) {
 		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "message");
 
@@ -109,7 +121,8 @@ out:
 
 static void connect_collector(struct dash *d)
 {
-	char req[128], err[256];
+	struct oper_msg q = { .type = OMSG_QUERY };
+	char req[256], err[256];
 	int n;
 
 	oclient_free(d->oc);
@@ -119,6 +132,13 @@ static void connect_collector(struct dash *d)
 		return;
 	}
 	n = proto_encode_subscribe(req, sizeof req, 1);
+	if (n > 0)
+		oclient_send(d->oc, req, (size_t)n);
+	q.id = 2;
+	q.limit = 30;
+	util_strlcpy(q.what, "events", sizeof q.what);
+	util_strlcpy(q.kind, "state", sizeof q.kind);
+	n = proto_encode_query(req, sizeof req, &q);
 	if (n > 0)
 		oclient_send(d->oc, req, (size_t)n);
 }
