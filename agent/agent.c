@@ -48,6 +48,9 @@ struct agent {
 
 	struct proto_hello hello;
 	int64_t hb_seq;
+	int64_t echo_seq;       /* heartbeat sent with echo, awaiting hb_ack; -1 none */
+	int64_t echo_sent_ms;   /* monotonic */
+	int64_t rtt_ms;         /* last measured round trip, -1 unknown */
 	struct outbox *ob;
 	int64_t next_event_seq; /* seqs in the outbox are contiguous, ending here - 1 */
 	struct sysm_reader sysm;
@@ -116,10 +119,22 @@ static int write_text(struct agent *a, const char *text, size_t len)
 	return lws_write(a->wsi, a->txbuf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 0;
 }
 
+#define ECHO_EVERY 10       /* heartbeats between round-trip measurements */
+
 static int build_hb(struct agent *a, char *buf, size_t cap)
 {
-	struct proto_hb hb = { .seq = a->hb_seq++, .sent_ms = util_wall_ms() };
+	static struct proto_hb hb;
 	struct sysmetrics sm;
+
+	memset(&hb, 0, sizeof hb);
+	hb.seq = a->hb_seq++;
+	hb.sent_ms = util_wall_ms();
+	hb.rtt_ms = a->rtt_ms;
+	if (hb.seq % ECHO_EVERY == 0) {
+		hb.echo = true;
+		a->echo_seq = hb.seq;
+		a->echo_sent_ms = util_mono_ms();
+	}
 
 	sysm_read(&a->sysm, &sm);
 	hb.m.cpu_pct = sm.cpu_pct >= 0 ? sm.cpu_pct : NAN;
@@ -279,6 +294,12 @@ static void on_message(struct agent *a, const char *buf, size_t len)
 		events_acked(a, m.u.ack.seq);
 		if (outbox_count(a->ob))
 			lws_callback_on_writable(a->wsi);
+		break;
+	case CMSG_HB_ACK:
+		if (m.u.hb_ack.seq == a->echo_seq) {
+			a->rtt_ms = util_mono_ms() - a->echo_sent_ms;
+			a->echo_seq = -1;
+		}
 		break;
 	case CMSG_ERROR:
 		util_log("error", "collector refused us: %s: %s", m.u.error.code, m.u.error.message);
@@ -468,6 +489,8 @@ int agent_run(const struct agent_config *cfg)
 	memset(a, 0, sizeof *a);
 	a->cfg = cfg;
 	a->next_event_seq = 1;
+	a->echo_seq = -1;
+	a->rtt_ms = -1;
 	a->ob = outbox_new((size_t)cfg->outbox_events, MSG_MAX, LWS_PRE);
 	if (!a->ob) {
 		util_log("error", "out of memory");

@@ -54,6 +54,16 @@ struct node {
 	char events_boot_id[PROTO_BOOT_ID_MAX + 1];
 	int64_t last_event_seq;     /* highest agent event seq stored for events_boot_id */
 	struct proto_metrics m;
+	int64_t rtt_ms;
+
+	struct proto_check *checks; /* last reported, nchecks of checks_cap */
+	int nchecks, checks_cap;
+	int bad_streak, good_streak;/* heartbeats in a row over / under the health thresholds */
+	char health[PROTO_TEXT_MAX + 1];
+
+	double flap_score;          /* as of flap_at_ms */
+	int64_t flap_at_ms;
+	bool flapping;
 	uint64_t rev;
 };
 
@@ -89,6 +99,13 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->startup_grace_ms = 12000;
 	cfg->tilt_gap_ms = 2000;
 	cfg->tilt_hold_ms = 5000;
+	cfg->degraded_error_rate = 0;
+	cfg->degraded_latency_ms = 0;
+	cfg->degraded_rtt_ms = 0;
+	cfg->degraded_after = 3;
+	cfg->recover_after = 3;
+	cfg->flap_threshold = 5;
+	cfg->flap_half_life_ms = 60000;
 }
 
 int core_config_check(const struct core_config *cfg, char *err, size_t errlen)
@@ -120,6 +137,21 @@ int core_config_check(const struct core_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->tilt_hold_ms < 0) {
 		snprintf(err, errlen, "--tilt-hold-ms must be >= 0");
+		return -1;
+	}
+	if (!(cfg->degraded_error_rate >= 0) || !(cfg->degraded_latency_ms >= 0) ||
+	    cfg->degraded_rtt_ms < 0) {
+		snprintf(err, errlen, "--degraded-error-rate, --degraded-latency-ms and "
+			 "--degraded-rtt-ms must be >= 0 (0 = off)");
+		return -1;
+	}
+	if (cfg->degraded_after < 1 || cfg->degraded_after > 1000 ||
+	    cfg->recover_after < 1 || cfg->recover_after > 1000) {
+		snprintf(err, errlen, "--degraded-after and --recover-after must be 1..1000 heartbeats");
+		return -1;
+	}
+	if (!(cfg->flap_threshold >= 2) || cfg->flap_threshold > 1000 || cfg->flap_half_life_ms < 1000) {
+		snprintf(err, errlen, "--flap-threshold must be 2..1000 and --flap-half-life-ms >= 1000");
 		return -1;
 	}
 	return 0;
@@ -244,6 +276,7 @@ static struct node *add_node(struct core *c, const char *name, const char *group
 	n->last_hb_ms = -1;
 	n->last_hb_wall_ms = -1;
 	n->last_seq = -1;
+	n->rtt_ms = -1;
 	n->m.cpu_pct = n->m.mem_pct = n->m.load1 = n->m.disk_pct = NAN;
 	c->nodes[c->n++] = n;
 	hash_insert(c->hash, c->hcap, n);
@@ -301,6 +334,56 @@ static void evidence(const struct node *n, int64_t now_ms, struct core_evidence 
 	}
 }
 
+/* ---- flapping ---------------------------------------------------------- */
+
+static double flap_score_at(const struct core *c, const struct node *n, int64_t now_ms)
+{
+	double dt = (double)(now_ms - n->flap_at_ms);
+
+	if (n->flap_score <= 0 || dt <= 0)
+		return n->flap_score;
+	return n->flap_score * exp2(-dt / (double)c->cfg.flap_half_life_ms);
+}
+
+static void flap_event(struct core *c, struct node *n, bool on, int64_t wall_ms, struct core_out *out)
+{
+	struct core_action *a = push(out, CA_FLAP, n, wall_ms);
+
+	n->flapping = on;
+	n->rev = ++c->rev;
+	if (!a)
+		return;
+	a->on = on;
+	if (on)
+		snprintf(a->text, sizeof a->text,
+			 "%.1f state changes (decaying, half-life %lld s): held out of automatic "
+			 "actions until it settles", n->flap_score,
+			 (long long)(c->cfg.flap_half_life_ms / 1000));
+	else
+		snprintf(a->text, sizeof a->text, "settled: flap score %.1f", n->flap_score);
+}
+
+/* Every state change counts; crossing the threshold raises one event. */
+static void flap_count(struct core *c, struct node *n, int64_t now_ms, int64_t wall_ms,
+		       struct core_out *out)
+{
+	n->flap_score = flap_score_at(c, n, now_ms) + 1.0;
+	n->flap_at_ms = now_ms;
+	if (!n->flapping && n->flap_score >= c->cfg.flap_threshold)
+		flap_event(c, n, true, wall_ms, out);
+}
+
+/* A flapping node is stable again once its score decayed below half. */
+static void flap_settle(struct core *c, struct node *n, int64_t now_ms, int64_t wall_ms,
+			struct core_out *out)
+{
+	if (!n->flapping || flap_score_at(c, n, now_ms) >= c->cfg.flap_threshold / 2)
+		return;
+	n->flap_score = flap_score_at(c, n, now_ms);
+	n->flap_at_ms = now_ms;
+	flap_event(c, n, false, wall_ms, out);
+}
+
 /* The one place a node changes state. */
 static void transition(struct core *c, struct node *n, enum node_state to, const char *rule,
 		       int64_t now_ms, int64_t wall_ms, const char *detail, bool is_new,
@@ -323,6 +406,8 @@ static void transition(struct core *c, struct node *n, enum node_state to, const
 	n->state_since_ms = now_ms;
 	n->state_since_wall_ms = wall_ms;
 	n->rev = ++c->rev;
+	if (!is_new)
+		flap_count(c, n, now_ms, wall_ms, out);
 }
 
 static void record(struct node *n, const char *kind, const char *rule, int64_t wall_ms,
@@ -362,6 +447,7 @@ void core_free(struct core *c)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
 		phi_free(c->nodes[i]->phi);
+		free(c->nodes[i]->checks);
 		free(c->nodes[i]);
 	}
 	free(c->nodes);
@@ -449,6 +535,8 @@ int core_hello(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
 	n->conn = conn;
 	n->said_bye = false;
 	n->remembered = false;
+	n->bad_streak = n->good_streak = 0;
+	n->nchecks = 0;
 	n->rev = ++c->rev;
 	if (reset_phi(c, n) == 0) {
 		phi_heartbeat(n->phi, now_ms);   /* hello counts as the first heartbeat */
@@ -478,6 +566,93 @@ static struct node *holder(struct core *c, uint64_t conn, const char *node)
 	return n && n->conn == conn ? n : NULL;
 }
 
+/* Keep the node's checks; the array grows to the largest count seen. */
+static void set_checks(struct node *n, const struct proto_hb *hb)
+{
+	if (hb->nchecks > n->checks_cap) {
+		struct proto_check *nc = realloc(n->checks, (size_t)hb->nchecks * sizeof *nc);
+
+		if (!nc) {
+			n->nchecks = 0;
+			return;
+		}
+		n->checks = nc;
+		n->checks_cap = hb->nchecks;
+	}
+	if (hb->nchecks > 0)
+		memcpy(n->checks, hb->checks, (size_t)hb->nchecks * sizeof *n->checks);
+	n->nchecks = hb->nchecks;
+}
+
+static double app_value(const struct proto_metrics *m, const char *name)
+{
+	for (int i = 0; i < m->napp; i++)
+		if (strcmp(m->app[i].name, name) == 0)
+			return m->app[i].value;
+	return NAN;
+}
+
+/* Why the node is unhealthy now ("" if it is not); *immediate when a
+ * critical check alone says so (the agent already required a streak). */
+static void health_reasons(const struct core *c, const struct node *n, char *buf, size_t len,
+			   bool *immediate)
+{
+	size_t k = 0;
+	double v;
+
+	buf[0] = '\0';
+	*immediate = false;
+	for (int i = 0; i < n->nchecks && k < len; i++) {
+		if (n->checks[i].status != CHECK_CRITICAL)
+			continue;
+		k += (size_t)snprintf(buf + k, len - k, "%scheck %s critical%s%.80s", k ? "; " : "",
+				      n->checks[i].name, n->checks[i].output[0] ? ": " : "",
+				      n->checks[i].output);
+		*immediate = true;
+	}
+	v = app_value(&n->m, "errors");
+	if (c->cfg.degraded_error_rate > 0 && k < len && isfinite(v) && v >= c->cfg.degraded_error_rate)
+		k += (size_t)snprintf(buf + k, len - k, "%serror rate %.2f/s >= %.2f/s", k ? "; " : "",
+				      v, c->cfg.degraded_error_rate);
+	v = app_value(&n->m, "latency_ms");
+	if (c->cfg.degraded_latency_ms > 0 && k < len && isfinite(v) && v >= c->cfg.degraded_latency_ms)
+		k += (size_t)snprintf(buf + k, len - k, "%slatency %.1f ms >= %.1f ms", k ? "; " : "",
+				      v, c->cfg.degraded_latency_ms);
+	if (c->cfg.degraded_rtt_ms > 0 && k < len && n->rtt_ms >= c->cfg.degraded_rtt_ms)
+		snprintf(buf + k, len - k, "%sround trip %lld ms >= %lld ms", k ? "; " : "",
+			 (long long)n->rtt_ms, (long long)c->cfg.degraded_rtt_ms);
+}
+
+/* alive <-> degraded, with hysteresis (see core_config). */
+static void judge_health(struct core *c, struct node *n, int64_t now_ms, int64_t wall_ms,
+			 struct core_out *out)
+{
+	char why[PROTO_TEXT_MAX + 1];
+	bool immediate;
+
+	if (n->state != NODE_ALIVE && n->state != NODE_DEGRADED)
+		return;
+	health_reasons(c, n, why, sizeof why, &immediate);
+	if (why[0]) {
+		n->bad_streak++;
+		n->good_streak = 0;
+	} else {
+		n->good_streak++;
+		n->bad_streak = 0;
+	}
+	if (n->state == NODE_ALIVE && why[0] && (immediate || n->bad_streak >= c->cfg.degraded_after)) {
+		util_strlcpy(n->health, why, sizeof n->health);
+		transition(c, n, NODE_DEGRADED, immediate ? "check_critical" : "health_threshold",
+			   now_ms, wall_ms, why, false, out);
+	} else if (n->state == NODE_DEGRADED && !why[0] && n->good_streak >= c->cfg.recover_after) {
+		n->health[0] = '\0';
+		transition(c, n, NODE_ALIVE, "healthy", now_ms, wall_ms, NULL, false, out);
+	} else if (n->state == NODE_DEGRADED && why[0] && strcmp(why, n->health)) {
+		util_strlcpy(n->health, why, sizeof n->health);   /* same state, new reasons */
+		n->rev = ++c->rev;
+	}
+}
+
 void core_heartbeat(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
 		    const char *node, const struct proto_hb *hb, struct core_out *out)
 {
@@ -492,11 +667,22 @@ void core_heartbeat(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t co
 	n->last_seq = hb->seq;
 	n->hb_count++;
 	n->m = hb->m;
+	n->rtt_ms = hb->rtt_ms;
+	set_checks(n, hb);
 	n->rev = ++c->rev;
+	if (hb->echo) {
+		struct core_action *a = push(out, CA_HB_ACK, n, wall_ms);
+
+		if (a) {
+			a->conn = conn;
+			a->seq = hb->seq;
+		}
+	}
 	if (n->state == NODE_SUSPECT || n->state == NODE_FAILED)
 		transition(c, n, NODE_ALIVE, "heartbeat_resumed", now_ms, wall_ms, NULL, false, out);
 	else
 		push(out, CA_NODE_UPDATED, n, wall_ms);
+	judge_health(c, n, now_ms, wall_ms, out);
 }
 
 void core_agent_event(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
@@ -626,8 +812,10 @@ void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out 
 			util_strlcpy(a->text, "collector stable again; verdicts resume", sizeof a->text);
 		}
 	}
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		judge(c, c->nodes[i], now_ms, wall_ms, out);
+		flap_settle(c, c->nodes[i], now_ms, wall_ms, out);
+	}
 }
 
 /* ---- views ------------------------------------------------------------- */
@@ -653,7 +841,8 @@ size_t core_node_count(const struct core *c)
 	return c->n;
 }
 
-static void fill_info(const struct node *n, int64_t now_ms, struct core_node_info *o)
+static void fill_info(const struct core *c, const struct node *n, int64_t now_ms,
+		      struct core_node_info *o)
 {
 	util_strlcpy(o->name, n->name, sizeof o->name);
 	util_strlcpy(o->group, n->group, sizeof o->group);
@@ -672,6 +861,14 @@ static void fill_info(const struct node *n, int64_t now_ms, struct core_node_inf
 	if (!n->conn)
 		o->ev.phi = NAN;         /* phi means nothing without a connection */
 	o->m = n->m;
+	o->rtt_ms = n->rtt_ms;
+	o->nchecks = n->nchecks;
+	o->checks_critical = 0;
+	for (int i = 0; i < n->nchecks; i++)
+		o->checks_critical += n->checks[i].status == CHECK_CRITICAL;
+	o->flapping = n->flapping;
+	o->flap_score = flap_score_at(c, n, now_ms);
+	util_strlcpy(o->health, n->state == NODE_DEGRADED ? n->health : "", sizeof o->health);
 	o->rev = n->rev;
 }
 
@@ -680,7 +877,7 @@ int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_in
 	if (i >= c->n)
 		return -1;
 	sort_nodes(c);
-	fill_info(c->nodes[i], now_ms, out);
+	fill_info(c, c->nodes[i], now_ms, out);
 	return 0;
 }
 
@@ -690,8 +887,18 @@ int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core
 
 	if (!n)
 		return -1;
-	fill_info(n, now_ms, out);
+	fill_info(c, n, now_ms, out);
 	return 0;
+}
+
+int core_node_checks(struct core *c, const char *name, const struct proto_check **out)
+{
+	struct node *n = find(c, name);
+
+	if (!n)
+		return -1;
+	*out = n->checks;
+	return n->nchecks;
 }
 
 /* Groups are derived from the sorted node list on demand. */

@@ -32,6 +32,19 @@ struct core_config {
 	int64_t startup_grace_ms;      /* 12000: remembered nodes must reconnect after a restart */
 	int64_t tilt_gap_ms;           /* 2000: a tick later than this means we stalled */
 	int64_t tilt_hold_ms;          /* 5000: stable time needed after a stall */
+	/* degraded: alive but unhealthy.  A critical health check degrades at
+	 * once; the thresholds below (0 = off) must hold for degraded_after
+	 * heartbeats in a row, and recovery needs recover_after good ones. */
+	double degraded_error_rate;    /* 0: app counter "errors" per second */
+	double degraded_latency_ms;    /* 0: app timer "latency_ms" (mean) */
+	int64_t degraded_rtt_ms;       /* 0: agent-measured round trip */
+	int degraded_after;            /* 3 */
+	int recover_after;             /* 3 */
+	/* flapping: each transition adds 1 to a score that halves every
+	 * flap_half_life_ms; at flap_threshold the node is flapping (one
+	 * event), below half of it stable again. */
+	double flap_threshold;         /* 5 */
+	int64_t flap_half_life_ms;     /* 60000 */
 };
 
 void core_config_defaults(struct core_config *cfg);
@@ -53,6 +66,8 @@ enum core_action_kind {
 	CA_RECORD,        /* store a non-state event */
 	CA_NODE_UPDATED,  /* node metrics or connection changed, no state change */
 	CA_TILT,          /* collector entered (on) or left (off) tilt */
+	CA_FLAP,          /* node started (on) or stopped (off) flapping */
+	CA_HB_ACK,        /* conn: answer an echo heartbeat {seq} */
 };
 
 struct core_action {
@@ -102,6 +117,12 @@ struct core_node_info {
 	int64_t last_hb_wall_ms;                /* -1 never */
 	struct core_evidence ev;                /* phi etc. at now_ms */
 	struct proto_metrics m;
+	int64_t rtt_ms;                         /* agent-measured round trip, -1 unknown */
+	int nchecks;                            /* see core_node_checks() */
+	int checks_critical;
+	bool flapping;
+	double flap_score;                      /* at now_ms */
+	char health[PROTO_TEXT_MAX + 1];        /* why degraded, or "" */
 	uint64_t rev;                           /* core_rev() when it last changed */
 };
 
@@ -148,6 +169,9 @@ size_t core_node_count(const struct core *c);
 /* Nodes sorted by group then name; i < core_node_count. 0 or -1. */
 int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out);
 int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core_node_info *out);
+/* A node's last reported health checks; the array stays valid until the next
+ * input to the core.  Returns the count, -1 for an unknown node. */
+int core_node_checks(struct core *c, const char *name, const struct proto_check **out);
 /* core_group_count (re)computes the groups; call it before core_group_info. */
 size_t core_group_count(struct core *c);
 int core_group_info(struct core *c, size_t i, struct core_group_info *out);

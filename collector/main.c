@@ -52,6 +52,16 @@ static void usage(FILE *f)
 "                             timing verdicts (default 2000)\n"
 "  --tilt-hold-ms D           ... until it has been stable this long (default 5000)\n"
 "\n"
+"Health (degraded = alive but unhealthy; a critical agent check degrades at once):\n"
+"  --degraded-error-rate X    app counter 'errors' per second (default 0 = off)\n"
+"  --degraded-latency-ms X    app timer 'latency_ms', mean (default 0 = off)\n"
+"  --degraded-rtt-ms D        agent-measured round trip (default 0 = off)\n"
+"  --degraded-after N         heartbeats over a threshold before degraded (default 3)\n"
+"  --recover-after N          healthy heartbeats before alive again (default 3)\n"
+"  --flap-threshold X         state changes (decaying) that make a node flapping\n"
+"                             (default 5)\n"
+"  --flap-half-life-ms D      how fast the flap score decays (default 60s)\n"
+"\n"
 "Other:\n"
 "  --verbose                  log every connection and message error\n"
 "  -h, --help                 this text\n"
@@ -64,7 +74,8 @@ static void usage(FILE *f)
 enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_FLUSH, OPT_MAXCLI, OPT_AGENT_TOK, OPT_OPER_TOK,
 	OPT_SUSPECT, OPT_FAILED, OPT_MINSD, OPT_PAUSE, OPT_SAMPLES, OPT_GRACE,
-	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE, OPT_TLS_CERT, OPT_TLS_KEY,
+	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_DEG_ERR, OPT_DEG_LAT, OPT_DEG_RTT, OPT_DEG_AFTER,
+	OPT_REC_AFTER, OPT_FLAP_T, OPT_FLAP_HL,
 };
 
 static const struct option longopts[] = {
@@ -86,6 +97,13 @@ static const struct option longopts[] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "degraded-error-rate", required_argument, NULL, OPT_DEG_ERR },
+	{ "degraded-latency-ms", required_argument, NULL, OPT_DEG_LAT },
+	{ "degraded-rtt-ms", required_argument, NULL, OPT_DEG_RTT },
+	{ "degraded-after", required_argument, NULL, OPT_DEG_AFTER },
+	{ "recover-after", required_argument, NULL, OPT_REC_AFTER },
+	{ "flap-threshold", required_argument, NULL, OPT_FLAP_T },
+	{ "flap-half-life-ms", required_argument, NULL, OPT_FLAP_HL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -105,6 +123,17 @@ static int parse_phi(const char *opt, const char *val, double *out)
 
 	if (end == val || *end || !isfinite(v) || v <= 0 || v > 100)
 		return bad(opt, val, "must be a number in (0, 100]");
+	*out = v;
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *val, double max, double *out)
+{
+	char *end;
+	double v = strtod(val, &end);
+
+	if (end == val || *end || !isfinite(v) || v < 0 || v > max)
+		return bad(opt, val, "must be a number >= 0");
 	*out = v;
 	return 0;
 }
@@ -176,6 +205,22 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 			break;
 		case OPT_TILTHOLD:
 			rc = parse_dur("--tilt-hold-ms", optarg, 3600000, &cfg->core.tilt_hold_ms);
+			break;
+		case OPT_DEG_ERR: rc = parse_num("--degraded-error-rate", optarg, 1e9, &cfg->core.degraded_error_rate); break;
+		case OPT_DEG_LAT: rc = parse_num("--degraded-latency-ms", optarg, 1e9, &cfg->core.degraded_latency_ms); break;
+		case OPT_DEG_RTT:
+			rc = parse_dur("--degraded-rtt-ms", optarg, 3600000, &cfg->core.degraded_rtt_ms);
+			break;
+		case OPT_DEG_AFTER:
+		case OPT_REC_AFTER:
+			if (util_parse_int(optarg, 1, 1000, &v))
+				return bad(c == OPT_DEG_AFTER ? "--degraded-after" : "--recover-after", optarg,
+					   "must be 1..1000 heartbeats");
+			*(c == OPT_DEG_AFTER ? &cfg->core.degraded_after : &cfg->core.recover_after) = (int)v;
+			break;
+		case OPT_FLAP_T: rc = parse_num("--flap-threshold", optarg, 1000, &cfg->core.flap_threshold); break;
+		case OPT_FLAP_HL:
+			rc = parse_dur("--flap-half-life-ms", optarg, 86400000, &cfg->core.flap_half_life_ms);
 			break;
 		case OPT_VERBOSE: cfg->verbose = true; break;
 		case OPT_TLS_CERT:

@@ -268,7 +268,8 @@ static void store_transition(struct server *s, const struct core_action *a)
 	store_put_node(s->store, &n);
 }
 
-static void store_record(struct server *s, const struct core_action *a, const char *kind)
+static void store_record(struct server *s, const struct core_action *a, const char *kind,
+			 const char *rule)
 {
 	struct store_event e;
 
@@ -277,7 +278,7 @@ static void store_record(struct server *s, const struct core_action *a, const ch
 	util_strlcpy(e.node, a->node, sizeof e.node);
 	util_strlcpy(e.group, a->group, sizeof e.group);
 	util_strlcpy(e.kind, kind, sizeof e.kind);
-	util_strlcpy(e.rule, a->rule, sizeof e.rule);
+	util_strlcpy(e.rule, rule, sizeof e.rule);
 	util_strlcpy(e.detail, a->text, sizeof e.detail);
 	store_add_event(s->store, &e);
 }
@@ -356,12 +357,25 @@ static void apply(struct server *s, struct conn *cur)
 			if (s->cfg->verbose || strcmp(a->code, "agent") == 0)
 				util_log("info", "node %s: %s %s%s%s", a->node, a->code, a->rule,
 					 a->text[0] ? ": " : "", a->text);
-			store_record(s, a, a->code);
+			store_record(s, a, a->code, a->rule);
 			break;
 		case CA_TILT:
 			util_log(a->on ? "warn" : "info", "%s", a->text);
-			store_record(s, a, "collector");
+			store_record(s, a, "collector", a->on ? "tilt" : "stable");
 			break;
+		case CA_FLAP:
+			util_log("warn", "node %s (group %s): %s: %s", a->node, a->group,
+				 a->on ? "FLAPPING" : "no longer flapping", a->text);
+			store_record(s, a, "flap", a->on ? "flapping" : "settled");
+			break;
+		case CA_HB_ACK: {
+			struct proto_hb_ack ack = { .seq = a->seq };
+
+			c = conn_by_id(s, a->conn, cur);
+			if (c && (n = proto_encode_hb_ack(s->scratch, sizeof s->scratch, &ack)) > 0)
+				conn_send(s, c, s->scratch, (size_t)n);
+			break;
+		}
 		case CA_NODE_UPDATED:
 			break;
 		}

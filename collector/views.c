@@ -31,7 +31,8 @@ static void evidence(struct jw *w, const struct core_evidence *ev)
 	jw_kint(w, "samples", ev->samples);
 }
 
-void view_node(struct jw *w, const struct core_node_info *n, int64_t wall_ms)
+void view_node(struct jw *w, const struct core_node_info *n, const struct proto_check *checks,
+	       int nchecks, int64_t wall_ms)
 {
 	jw_obj_open(w);
 	jw_kstr(w, "name", n->name);
@@ -54,7 +55,26 @@ void view_node(struct jw *w, const struct core_node_info *n, int64_t wall_ms)
 	evidence(w, &n->ev);
 	jw_kstr(w, "version", n->version);
 	jw_kstr(w, "boot_id", n->boot_id);
+	jw_key(w, "rtt_ms");
+	if (n->rtt_ms >= 0)
+		jw_int(w, n->rtt_ms);
+	else
+		jw_null(w);
+	jw_kbool(w, "flapping", n->flapping);
+	jw_knum(w, "flap_score", n->flap_score);
+	jw_kstr(w, "health", n->health);
+	jw_kint(w, "checks_critical", n->checks_critical);
 	metrics(w, &n->m);
+	jw_key(w, "checks");
+	jw_arr_open(w);
+	for (int i = 0; checks && i < nchecks; i++) {
+		jw_obj_open(w);
+		jw_kstr(w, "name", checks[i].name);
+		jw_kstr(w, "status", check_status_name(checks[i].status));
+		jw_kstr(w, "output", checks[i].output);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
 	jw_obj_close(w);
 	(void)wall_ms;
 }
@@ -94,6 +114,8 @@ void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
 {
 	struct core_node_info ni;
 	struct core_group_info gi;
+	const struct proto_check *checks = NULL;
+	int nchecks;
 	size_t ng;
 
 	jw_obj_open(w);
@@ -107,7 +129,8 @@ void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
 			break;
 		if (since_rev && ni.rev <= since_rev)
 			continue;
-		view_node(w, &ni, wall_ms);
+		nchecks = core_node_checks(c, ni.name, &checks);
+		view_node(w, &ni, checks, nchecks, wall_ms);
 	}
 	jw_arr_close(w);
 	jw_key(w, "groups");

@@ -23,8 +23,9 @@ struct collector_facts {
 	int operators_connected;
 };
 
-/* The node object (one entry of "nodes"). */
-void view_node(struct jw *w, const struct core_node_info *n, int64_t wall_ms);
+/* The node object (one entry of "nodes"), with its health checks. */
+void view_node(struct jw *w, const struct core_node_info *n, const struct proto_check *checks,
+	       int nchecks, int64_t wall_ms);
 /* The whole status object: {"collector":{...},"summary":{...},"nodes":[...],"groups":[...]}.
  * With since_rev > 0 only nodes changed after it are listed (a delta). */
 void view_status(struct jw *w, struct core *c, const struct collector_facts *f,

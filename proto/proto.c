@@ -42,6 +42,16 @@ int node_state_parse(const char *name, enum node_state *out)
 	return -1;
 }
 
+const char *check_status_name(enum check_status s)
+{
+	switch (s) {
+	case CHECK_PASSING: return "passing";
+	case CHECK_WARNING: return "warning";
+	case CHECK_CRITICAL: return "critical";
+	}
+	return "unknown";
+}
+
 const char *proto_err_code(enum proto_err e)
 {
 	switch (e) {
@@ -299,12 +309,68 @@ static void dec_metrics(struct dec *d, struct proto_metrics *m)
 	d->failed = sub.failed;
 }
 
+static void dec_checks(struct dec *d, struct proto_hb *hb)
+{
+	const cJSON *arr = field(d, "checks", false), *it;
+	struct dec sub = *d;
+
+	hb->nchecks = 0;
+	if (!arr)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		fail(d, "checks", "must be an array");
+		return;
+	}
+	if (cJSON_GetArraySize(arr) > PROTO_CHECKS_MAX) {
+		fail(d, "checks", "more than 32 checks");
+		return;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		struct proto_check *c = &hb->checks[hb->nchecks];
+		char status[16] = "";
+
+		if (!cJSON_IsObject(it)) {
+			fail(d, "checks", "each check must be an object");
+			return;
+		}
+		sub.obj = it;
+		get_name(&sub, "name", true, c->name, sizeof c->name);
+		get_name(&sub, "status", true, status, sizeof status);
+		get_text(&sub, "output", false, c->output, sizeof c->output);
+		if (sub.failed) {
+			d->failed = true;
+			return;
+		}
+		if (strcmp(status, "passing") == 0)
+			c->status = CHECK_PASSING;
+		else if (strcmp(status, "warning") == 0)
+			c->status = CHECK_WARNING;
+		else if (strcmp(status, "critical") == 0)
+			c->status = CHECK_CRITICAL;
+		else {
+			fail(d, "checks.status", "must be passing, warning or critical");
+			return;
+		}
+		hb->nchecks++;
+	}
+}
+
 static void dec_hb(struct dec *d, struct proto_hb *hb)
 {
+	const cJSON *echo;
+
 	get_int(d, "seq", true, 0, PROTO_INT_MAX, &hb->seq);
 	get_int(d, "sent_ms", true, 0, PROTO_INT_MAX, &hb->sent_ms);
+	hb->rtt_ms = -1;
+	get_int(d, "rtt_ms", false, 0, 3600000, &hb->rtt_ms);
+	echo = field(d, "echo", false);
+	if (echo && !cJSON_IsBool(echo))
+		fail(d, "echo", "must be true or false");
+	hb->echo = cJSON_IsTrue(echo);
 	if (!d->failed)
 		dec_metrics(d, &hb->m);
+	if (!d->failed)
+		dec_checks(d, hb);
 }
 
 static void dec_event(struct dec *d, struct proto_event *e)
@@ -382,12 +448,15 @@ enum proto_err proto_decode_collector(const char *buf, size_t len, struct collec
 	} else if (strcmp(type, "ack") == 0) {
 		out->type = CMSG_ACK;
 		get_int(&d, "seq", true, 0, PROTO_INT_MAX, &out->u.ack.seq);
+	} else if (strcmp(type, "hb_ack") == 0) {
+		out->type = CMSG_HB_ACK;
+		get_int(&d, "seq", true, 0, PROTO_INT_MAX, &out->u.hb_ack.seq);
 	} else if (strcmp(type, "error") == 0) {
 		out->type = CMSG_ERROR;
 		get_name(&d, "code", true, out->u.error.code, sizeof out->u.error.code);
 		get_text(&d, "message", true, out->u.error.message, sizeof out->u.error.message);
 	} else {
-		rc = unknown_type(type, "welcome, ack or error", err, errlen);
+		rc = unknown_type(type, "welcome, ack, hb_ack or error", err, errlen);
 	}
 	cJSON_Delete(root);
 	if (rc)
@@ -467,6 +536,23 @@ int proto_encode_hb(char *buf, size_t cap, const struct proto_hb *hb)
 	jw_kstr(&w, "type", "hb");
 	jw_kint(&w, "seq", hb->seq);
 	jw_kint(&w, "sent_ms", hb->sent_ms);
+	if (hb->echo)
+		jw_kbool(&w, "echo", true);
+	if (hb->rtt_ms >= 0)
+		jw_kint(&w, "rtt_ms", hb->rtt_ms);
+	if (hb->nchecks > 0) {
+		jw_key(&w, "checks");
+		jw_arr_open(&w);
+		for (int i = 0; i < hb->nchecks && i < PROTO_CHECKS_MAX; i++) {
+			jw_obj_open(&w);
+			jw_kstr(&w, "name", hb->checks[i].name);
+			jw_kstr(&w, "status", check_status_name(hb->checks[i].status));
+			if (hb->checks[i].output[0])
+				jw_kstr(&w, "output", hb->checks[i].output);
+			jw_obj_close(&w);
+		}
+		jw_arr_close(&w);
+	}
 	jw_key(&w, "metrics");
 	jw_obj_open(&w);
 	opt_num(&w, "cpu", hb->m.cpu_pct);
@@ -535,6 +621,18 @@ int proto_encode_ack(char *buf, size_t cap, const struct proto_ack *a)
 	jw_init(&w, buf, cap);
 	jw_obj_open(&w);
 	jw_kstr(&w, "type", "ack");
+	jw_kint(&w, "seq", a->seq);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_hb_ack(char *buf, size_t cap, const struct proto_hb_ack *a)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "hb_ack");
 	jw_kint(&w, "seq", a->seq);
 	jw_obj_close(&w);
 	return jw_finish(&w);

@@ -35,6 +35,8 @@
 #define PROTO_INTERVAL_MIN_MS 50
 #define PROTO_INTERVAL_MAX_MS 60000
 #define PROTO_INT_MAX        9007199254740992.0 /* 2^53: JSON numbers are doubles */
+#define PROTO_CHECKS_MAX     32           /* health checks per heartbeat */
+#define PROTO_CHECK_OUTPUT_MAX 256        /* bytes of a check's output carried */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -85,10 +87,25 @@ struct proto_metrics {
 	struct proto_app_counter app[PROTO_APP_MAX];
 };
 
+/* A health check's verdict, as the agent's thresholds decided it (Consul's
+ * model: N consecutive failures before critical, M successes before passing). */
+enum check_status { CHECK_PASSING = 0, CHECK_WARNING, CHECK_CRITICAL };
+const char *check_status_name(enum check_status s);
+
+struct proto_check {
+	char name[PROTO_NAME_MAX + 1];
+	enum check_status status;
+	char output[PROTO_CHECK_OUTPUT_MAX + 1]; /* last output, printable UTF-8 */
+};
+
 struct proto_hb {
 	int64_t seq;          /* 0.., increments by one per heartbeat of one boot */
 	int64_t sent_ms;      /* agent wall clock when sent */
+	bool echo;            /* please answer with hb_ack (round-trip measurement) */
+	int64_t rtt_ms;       /* last measured round trip, -1 unknown */
 	struct proto_metrics m;
+	int nchecks;
+	struct proto_check checks[PROTO_CHECKS_MAX];
 };
 
 struct proto_event {
@@ -128,12 +145,16 @@ struct proto_ack {
 	int64_t seq;                        /* every event up to seq is stored */
 };
 
+struct proto_hb_ack {
+	int64_t seq;                        /* the heartbeat answered */
+};
+
 struct proto_error {
 	char code[32];                      /* machine-readable: "bad_json", ... */
 	char message[PROTO_TEXT_MAX + 1];   /* for a human */
 };
 
-enum collector_msg_type { CMSG_WELCOME = 1, CMSG_ACK, CMSG_ERROR };
+enum collector_msg_type { CMSG_WELCOME = 1, CMSG_ACK, CMSG_ERROR, CMSG_HB_ACK };
 
 struct collector_msg {
 	enum collector_msg_type type;
@@ -141,6 +162,7 @@ struct collector_msg {
 		struct proto_welcome welcome;
 		struct proto_ack ack;
 		struct proto_error error;
+		struct proto_hb_ack hb_ack;
 	} u;
 };
 
@@ -178,6 +200,7 @@ int proto_encode_event(char *buf, size_t cap, const struct proto_event *e);
 int proto_encode_bye(char *buf, size_t cap, const struct proto_bye *b);
 int proto_encode_welcome(char *buf, size_t cap, const struct proto_welcome *w);
 int proto_encode_ack(char *buf, size_t cap, const struct proto_ack *a);
+int proto_encode_hb_ack(char *buf, size_t cap, const struct proto_hb_ack *a);
 int proto_encode_error(char *buf, size_t cap, const char *code, const char *message);
 int proto_encode_subscribe(char *buf, size_t cap, int64_t id);
 int proto_encode_query(char *buf, size_t cap, const struct oper_msg *q);

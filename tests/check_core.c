@@ -107,7 +107,7 @@ static void absorb(struct sim *s)
 	for (size_t i = 0; i < s->o.n; i++) {
 		const struct core_action *a = &s->o.v[i];
 
-		CHECK(a->kind >= CA_WELCOME && a->kind <= CA_TILT, "%sbad action kind %d",
+		CHECK(a->kind >= CA_WELCOME && a->kind <= CA_HB_ACK, "%sbad action kind %d",
 			      s->ctx, (int)a->kind);
 		CHECK(a->wall_ms != 0, "%saction %d without wall_ms", s->ctx, (int)a->kind);
 		if (a->kind == CA_TILT) {

@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, urls_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, table_suite());
+	srunner_add_suite(sr, health_suite());
 	srunner_run_all(sr, CK_ENV);
 	nf = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -832,7 +832,7 @@ static void hb_roundtrip(const struct proto_hb *hb, struct proto_hb *out, char *
 
 START_TEST(test_rt_hb_metrics)
 {
-	struct proto_hb hb = { .seq = 9007199254740992LL, .sent_ms = 1700000000123LL,
+	struct proto_hb hb = { .seq = 9007199254740992LL, .sent_ms = 1700000000123LL, .rtt_ms = -1,
 			       .m = { .cpu_pct = 12.5, .mem_pct = 100, .load1 = 0.25,
 				      .disk_pct = 0, .napp = 3 } };
 	struct proto_hb out;
@@ -861,7 +861,7 @@ END_TEST
 
 START_TEST(test_rt_hb_no_metrics)
 {
-	struct proto_hb hb = { .seq = 0, .sent_ms = 0,
+	struct proto_hb hb = { .seq = 0, .sent_ms = 0, .rtt_ms = -1,
 			       .m = { .cpu_pct = NAN, .mem_pct = NAN, .load1 = NAN,
 				      .disk_pct = NAN } };
 	struct proto_hb out;
@@ -891,7 +891,7 @@ END_TEST
 /* NaN (could not read) is left out of the frame, the others go through. */
 START_TEST(test_rt_hb_nan_omitted)
 {
-	struct proto_hb hb = { .seq = 3, .sent_ms = 4,
+	struct proto_hb hb = { .seq = 3, .sent_ms = 4, .rtt_ms = -1,
 			       .m = { .cpu_pct = NAN, .mem_pct = 40, .load1 = INFINITY,
 				      .disk_pct = NAN, .napp = 1 } };
 	struct proto_hb out;
@@ -914,7 +914,7 @@ END_TEST
 
 START_TEST(test_rt_hb_full_app)
 {
-	struct proto_hb hb = { .seq = 1, .sent_ms = 2,
+	struct proto_hb hb = { .seq = 1, .sent_ms = 2, .rtt_ms = -1,
 			       .m = { .cpu_pct = NAN, .mem_pct = NAN, .load1 = NAN,
 				      .disk_pct = NAN, .napp = PROTO_APP_MAX } };
 	struct proto_hb out;
@@ -1099,7 +1099,7 @@ START_TEST(test_encode_overflow)
 {
 	struct proto_hello h = { .node = "n1", .group = "g1", .priority = 1, .version = "v",
 				 .boot_id = "b", .interval_ms = 500 };
-	struct proto_hb hb = { .seq = 1, .sent_ms = 2,
+	struct proto_hb hb = { .seq = 1, .sent_ms = 2, .rtt_ms = -1,
 			       .m = { .cpu_pct = 1, .mem_pct = 2, .load1 = 3, .disk_pct = 4,
 				      .napp = 1, .app = { { "a", 1 } } } };
 	char full[1024], buf[1024];

@@ -679,7 +679,7 @@ START_TEST(test_render_nodes)
 	jw_init_dynamic(&w, 0);
 	render_nodes(m, T0, false, &w);
 	assert_text(&w,
-		    "NODE   GROUP  STATE   ROLE    LAST-HB  PHI    RULE\n"
+		    "NODE   GROUP  STATE   ROLE    LAST-HB  PHI    WHY\n"
 		    "db-1   db     failed  member  1m15s    12.35  phi\n"
 		    "web-1  web    alive   member  -        -\n"
 		    "web-2  web    alive   member  120ms    0.42\n");
@@ -688,7 +688,7 @@ START_TEST(test_render_nodes)
 	jw_init_dynamic(&w, 0);
 	render_nodes(m, T0 + 1000, false, &w);
 	assert_text(&w,
-		    "NODE   GROUP  STATE   ROLE    LAST-HB  PHI    RULE\n"
+		    "NODE   GROUP  STATE   ROLE    LAST-HB  PHI    WHY\n"
 		    "db-1   db     failed  member  1m16s    12.35  phi\n"
 		    "web-1  web    alive   member  -        -\n"
 		    "web-2  web    alive   member  1.1s     0.42\n");
@@ -704,10 +704,10 @@ START_TEST(test_render_nodes_wide)
 	jw_init_dynamic(&w, 0);
 	render_nodes(m, T0, true, &w);
 	assert_text(&w,
-		    "NODE   GROUP  STATE   ROLE    LAST-HB  PHI    RULE  CPU%  MEM%  LOAD1  DISK%  VERSION\n"
-		    "db-1   db     failed  member  1m15s    12.35  phi   -     -     -      -      0.1.0\n"
-		    "web-1  web    alive   member  -        -            5.0   33.3  0.50   70.0   0.0.9\n"
-		    "web-2  web    alive   member  120ms    0.42         12.5  40.0  0.75   55.5   0.1.0\n");
+		    "NODE   GROUP  STATE   ROLE    LAST-HB  PHI    RTT  CHECKS  CPU%  MEM%  LOAD1  DISK%  VERSION  WHY\n"
+		    "db-1   db     failed  member  1m15s    12.35  -    -       -     -     -      -      0.1.0    phi\n"
+		    "web-1  web    alive   member  -        -      -    -       5.0   33.3  0.50   70.0   0.0.9\n"
+		    "web-2  web    alive   member  120ms    0.42   -    -       12.5  40.0  0.75   55.5   0.1.0\n");
 	model_done(m);
 }
 END_TEST
@@ -719,7 +719,7 @@ START_TEST(test_render_nodes_empty)
 
 	jw_init_dynamic(&w, 0);
 	render_nodes(m, T0, false, &w);
-	assert_text(&w, "NODE  GROUP  STATE  ROLE  LAST-HB  PHI  RULE\n");
+	assert_text(&w, "NODE  GROUP  STATE  ROLE  LAST-HB  PHI  WHY\n");
 	jw_init_dynamic(&w, 0);
 	render_groups(m, &w);
 	assert_text(&w, "GROUP  MEMBERS  ALIVE\n");

@@ -15,5 +15,6 @@ Suite *backoff_suite(void);
 Suite *urls_suite(void);
 Suite *auth_suite(void);
 Suite *table_suite(void);
+Suite *health_suite(void);
 
 #endif

@@ -49,7 +49,8 @@ static void usage(FILE *f)
 "  nodes [--json] [--wide]    the node table (--wide adds metrics)\n"
 "  events [NODE] [--kind K] [--limit N] [--json]\n"
 "                             recent history: state changes, connections,\n"
-"                             agent events (K: state, conn, agent, collector)\n"
+"                             agent events (K: state, conn, agent, flap,\n"
+"                             collector)\n"
 "  help [COMMAND]             this text, or a command's\n"
 "\n"
 "Options:\n"
@@ -77,10 +78,12 @@ static void usage_cmd(const char *cmd)
 		       "a usage or connection error.\n");
 	else if (strcmp(cmd, "nodes") == 0)
 		printf("Usage: vigil nodes [--json] [--wide]\n\n"
-		       "The node table; --wide adds cpu, memory, load, disk and agent version.\n"
+		       "The node table; --wide adds round trip, health checks, cpu, memory, load,\n"
+		       "disk and agent version.  WHY gives the rule behind the state, the reasons\n"
+		       "of a degraded node and [FLAPPING].\n"
 		       "--json prints {\"nodes\": [...], \"groups\": [...]}.  Exit status as status.\n");
 	else if (strcmp(cmd, "events") == 0)
-		printf("Usage: vigil events [NODE] [--kind state|conn|agent|collector] [--limit N] [--json]\n\n"
+		printf("Usage: vigil events [NODE] [--kind state|conn|agent|flap|collector] [--limit N] [--json]\n\n"
 		       "The newest events in the collector's history, newest first (default 50,\n"
 		       "at most 1000): state transitions with their evidence (phi, interval mean\n"
 		       "and deviation, heartbeat age, rule), connections, agent events.\n");
@@ -151,8 +154,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_KIND:
 			if (strcmp(optarg, "state") && strcmp(optarg, "conn") && strcmp(optarg, "agent") &&
-			    strcmp(optarg, "collector"))
-				return bad("--kind '%s': %s", optarg, "must be state, conn, agent or collector");
+			    strcmp(optarg, "collector") && strcmp(optarg, "flap"))
+				return bad("--kind '%s': %s", optarg, "must be state, conn, agent, flap or collector");
 			util_strlcpy(o->kind, optarg, sizeof o->kind);
 			seen_kind = true;
 			break;

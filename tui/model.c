@@ -111,6 +111,11 @@ static void node_from(struct mnode *n, const cJSON *o, int64_t now_ms)
 	n->mem = mt ? num(mt, "mem") : NAN;
 	n->load1 = mt ? num(mt, "load1") : NAN;
 	n->disk = mt ? num(mt, "disk") : NAN;
+	n->rtt_ms = inum(o, "rtt_ms", -1);
+	n->flapping = flag(o, "flapping");
+	str(o, "health", n->health, sizeof n->health);
+	n->checks_critical = (int)inum(o, "checks_critical", 0);
+	n->nchecks = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "checks"));
 }
 
 static int apply_groups(struct model *m, const cJSON *arr)

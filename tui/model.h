@@ -25,6 +25,10 @@ struct mnode {
 	double phi, mean_ms, sd_ms;
 	double cpu, mem, load1, disk;
 	char version[PROTO_VERSION_MAX + 1];
+	int64_t rtt_ms;           /* -1 unknown */
+	bool flapping;
+	int nchecks, checks_critical;
+	char health[256];         /* why degraded, or "" */
 };
 
 struct mgroup {

@@ -141,19 +141,35 @@ void render_groups(const struct model *m, struct jw *out)
 	table_free(t);
 }
 
+/* The RULE column says why a node is in its state: the rule that decided,
+ * the health reasons of a degraded node, and a flapping flag. */
+static void why_cell(const struct mnode *n, char *buf, size_t len)
+{
+	const char *flap = n->flapping ? " [FLAPPING]" : "";
+	int room = (int)len - (int)strlen(n->rule) - (int)strlen(flap) - 3;
+
+	snprintf(buf, len, "%s%s%.*s%s", n->rule, n->health[0] ? ": " : "", room > 0 ? room : 0,
+		 n->health, flap);
+}
+
 void render_nodes(const struct model *m, int64_t now_ms, bool wide, struct jw *out)
 {
-	static const char *const hdr[] = { "NODE", "GROUP", "STATE", "ROLE", "LAST-HB", "PHI", "RULE",
-					   "CPU%", "MEM%", "LOAD1", "DISK%", "VERSION" };
-	struct table *t = table_new(wide ? 12 : 7, hdr);
+	static const char *const hdr[] = { "NODE", "GROUP", "STATE", "ROLE", "LAST-HB", "PHI", "WHY",
+					   "RTT", "CHECKS", "CPU%", "MEM%", "LOAD1", "DISK%", "VERSION" };
+	static const char *const hdr_wide[] = { "NODE", "GROUP", "STATE", "ROLE", "LAST-HB", "PHI",
+						"RTT", "CHECKS", "CPU%", "MEM%", "LOAD1", "DISK%", "VERSION",
+						"WHY" };
+	struct table *t = wide ? table_new(14, hdr_wide) : table_new(7, hdr);
 
 	if (!t)
 		return;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct mnode *n = &m->nodes[i];
-		char age[32], phi[32], cpu[16], mem[16], load[16], disk[16];
-		const char *row[] = { n->name, n->group, n->state, n->role, age, phi, n->rule,
-				      cpu, mem, load, disk, n->version };
+		char age[32], phi[32], cpu[16], mem[16], load[16], disk[16], rtt[24], checks[24];
+		char why[TABLE_CELL_MAX];
+		const char *row[] = { n->name, n->group, n->state, n->role, age, phi, why };
+		const char *row_wide[] = { n->name, n->group, n->state, n->role, age, phi, rtt, checks,
+					   cpu, mem, load, disk, n->version, why };
 
 		util_fmt_age(model_hb_age(n, now_ms), age, sizeof age);
 		fmt_num(n->phi, "%.2f", phi, sizeof phi);
@@ -161,7 +177,16 @@ void render_nodes(const struct model *m, int64_t now_ms, bool wide, struct jw *o
 		fmt_num(n->mem, "%.1f", mem, sizeof mem);
 		fmt_num(n->load1, "%.2f", load, sizeof load);
 		fmt_num(n->disk, "%.1f", disk, sizeof disk);
-		table_add(t, row);
+		if (n->rtt_ms >= 0)
+			snprintf(rtt, sizeof rtt, "%lldms", (long long)n->rtt_ms);
+		else
+			util_strlcpy(rtt, "-", sizeof rtt);
+		if (n->nchecks)
+			snprintf(checks, sizeof checks, "%d/%d ok", n->nchecks - n->checks_critical, n->nchecks);
+		else
+			util_strlcpy(checks, "-", sizeof checks);
+		why_cell(n, why, sizeof why);
+		table_add(t, wide ? row_wide : row);
 	}
 	table_render(t, out);
 	table_free(t);

@@ -25,7 +25,7 @@ cleanup() {
 		done
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-	done
+	done 2>/dev/null
 	tmux -L "vigil-$T_NAME-$$" kill-server 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -88,7 +88,7 @@ stop_pid() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	wait "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
 	STOP_RC=$?
 }
 
@@ -120,6 +120,10 @@ alive_count() {
 	vstatus "$1" 2>/dev/null | jq '[.nodes[] | select(.state == "alive")] | length'
 }
 alive_count_is() { [ "$(alive_count "$1")" = "$2" ]; }
+
+# db_is DB SQL EXPECTED: the query's answer equals EXPECTED (rows reach the
+# store in batches, so callers wait_until this).
+db_is() { [ "$(sqlite3 "$1" "$2")" = "$3" ]; }
 
 finish() {
 	echo "RESULT $T_NAME $T_CHECKS $T_FAILS"
