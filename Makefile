@@ -29,7 +29,7 @@ INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
 PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
 STORE_SRC = store/store.c
 CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c
-AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c
+AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c
 TUILIB_SRC = tui/table.c tui/model.c
 COMMON_SRC = proto/util.c
 

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "agent/backoff.h"
+#include "agent/checks.h"
 #include "agent/outbox.h"
+#include "agent/statsd.h"
 #include "agent/sysmetrics.h"
 #include "proto/util.h"
 
@@ -54,6 +56,11 @@ struct agent {
 	struct outbox *ob;
 	int64_t next_event_seq; /* seqs in the outbox are contiguous, ending here - 1 */
 	struct sysm_reader sysm;
+	struct checks *checks;
+	enum check_status check_was[PROTO_CHECKS_MAX]; /* for status-change events */
+	bool check_seen[PROTO_CHECKS_MAX];
+	struct statsd *statsd;
+	int64_t last_hb_ms;     /* monotonic, for StatsD rates */
 
 	unsigned char txbuf[LWS_PRE + MSG_MAX];
 	char rx[MSG_MAX];
@@ -121,6 +128,28 @@ static int write_text(struct agent *a, const char *text, size_t len)
 
 #define ECHO_EVERY 10       /* heartbeats between round-trip measurements */
 
+/* A check that changed status becomes an event (kept and delivered in
+ * order like every event), so the history shows when and with what output. */
+static void note_check_changes(struct agent *a, const struct proto_check *c, int n)
+{
+	for (int i = 0; i < n && i < PROTO_CHECKS_MAX; i++) {
+		bool known = a->check_seen[i];
+
+		if (known && a->check_was[i] == c[i].status)
+			continue;
+		a->check_seen[i] = true;
+		a->check_was[i] = c[i].status;
+		if (!known && c[i].status == CHECK_WARNING)
+			continue;               /* "not run yet" */
+		add_event(a, c[i].status == CHECK_CRITICAL ? "check_critical" :
+			  c[i].status == CHECK_WARNING ? "check_warning" : "check_passing",
+			  c[i].status == CHECK_CRITICAL ? "critical" :
+			  c[i].status == CHECK_WARNING ? "warning" : "info",
+			  "check %s is %s%s%s", c[i].name, check_status_name(c[i].status),
+			  c[i].output[0] ? ": " : "", c[i].output);
+	}
+}
+
 static int build_hb(struct agent *a, char *buf, size_t cap)
 {
 	static struct proto_hb hb;
@@ -141,6 +170,16 @@ static int build_hb(struct agent *a, char *buf, size_t cap)
 	hb.m.mem_pct = sm.mem_used_pct >= 0 ? sm.mem_used_pct : NAN;
 	hb.m.load1 = sm.load1 >= 0 ? sm.load1 : NAN;
 	hb.m.disk_pct = sm.disk_used_pct >= 0 ? sm.disk_used_pct : NAN;
+	if (a->statsd) {
+		int64_t now = util_mono_ms();
+
+		statsd_flush(a->statsd, a->last_hb_ms ? now - a->last_hb_ms : a->cfg->interval_ms, &hb.m);
+		a->last_hb_ms = now;
+	}
+	if (a->checks) {
+		hb.nchecks = checks_snapshot(a->checks, hb.checks, PROTO_CHECKS_MAX);
+		note_check_changes(a, hb.checks, hb.nchecks);
+	}
 	return proto_encode_hb(buf, cap, &hb);
 }
 
@@ -522,6 +561,28 @@ int agent_run(const struct agent_config *cfg)
 	for (int i = 0; i < cfg->nurls; i++)
 		if (cfg->urls[i].tls)
 			info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (cfg->nchecks) {
+		a->checks = checks_new(cfg->checks, cfg->nchecks);
+		if (!a->checks || checks_start(a->checks)) {
+			util_log("error", "cannot start the health checks");
+			goto out_ob;
+		}
+	}
+	if (cfg->statsd_host[0]) {
+		char err[256];
+
+		a->statsd = statsd_start(cfg->statsd_host, cfg->statsd_port, err, sizeof err);
+		if (!a->statsd && cfg->statsd_explicit) {
+			util_log("error", "--statsd: %s", err);
+			goto out_ob;
+		}
+		if (!a->statsd)
+			util_log("warn", "no StatsD listener (%s); applications cannot push metrics to this "
+				 "agent (another agent on this host may have the port: give --statsd)", err);
+		else
+			util_log("info", "StatsD listener on %s:%d (udp)", cfg->statsd_host,
+				 statsd_port(a->statsd));
+	}
 	g_agent = a;
 	a->ctx = lws_create_context(&info);
 	if (!a->ctx) {
@@ -543,6 +604,8 @@ int agent_run(const struct agent_config *cfg)
 	rc = 0;
 out_ob:
 	g_agent = NULL;
+	statsd_stop(a->statsd);
+	checks_free(a->checks);
 	outbox_free(a->ob);
 	return rc;
 }

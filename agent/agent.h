@@ -11,8 +11,9 @@
 
 #include <stdbool.h>
 
-#include "proto/urls.h"
+#include "agent/checks.h"
 #include "proto/proto.h"
+#include "proto/urls.h"
 
 #define AGENT_MAX_URLS 8
 
@@ -30,6 +31,11 @@ struct agent_config {
 	int backoff_cap_ms;
 	bool insecure;                /* wss: accept self-signed certificates */
 	bool verbose;
+	struct check_spec checks[PROTO_CHECKS_MAX];
+	int nchecks;
+	char statsd_host[256];        /* "" = no StatsD listener */
+	int statsd_port;
+	bool statsd_explicit;         /* given by the user: failing to bind is fatal */
 };
 
 /* Runs until SIGTERM or SIGINT, then says bye.  Returns the exit status. */

@@ -34,6 +34,20 @@ static void usage(FILE *f)
 "  --backoff-cap-ms N         longest wait between reconnects, 100..600000\n"
 "                             (default 10000; the first waits start at 100 ms,\n"
 "                             doubling, with full jitter)\n"
+"  --check NAME=KIND:TARGET   a health check, repeatable (at most 32):\n"
+"                               NAME=exec:COMMAND   (run by /bin/sh -c; exit 0\n"
+"                                                    passing, 1 warning, else critical)\n"
+"                               NAME=tcp:HOST:PORT  (connects)\n"
+"                               NAME=http:URL       (http:// GET: 2xx passing,\n"
+"                                                    429 warning, else critical)\n"
+"  --check-interval D         how often the check before it runs (default 5s;\n"
+"                             given before any --check: the default for all)\n"
+"  --check-timeout D          its time limit (default 2s)\n"
+"  --check-fail N             failures in a row before critical (default 2)\n"
+"  --check-pass N             successes in a row before passing (default 2)\n"
+"  --statsd HOST:PORT         UDP address where applications push StatsD lines\n"
+"                             (default 127.0.0.1:8125; 'off' to disable): errors:1|c,\n"
+"                             latency_ms:12|ms, breaker_open:1|g\n"
 "  --insecure                 wss: accept a self-signed collector certificate\n"
 "  --verbose                  log every reconnect attempt\n"
 "  -h, --help                 this text\n"
@@ -45,7 +59,8 @@ static void usage(FILE *f)
 
 enum {
 	OPT_COLLECTOR = 256, OPT_NODE, OPT_GROUP, OPT_PRIORITY, OPT_INTERVAL, OPT_TOKEN,
-	OPT_OUTBOX, OPT_DISK, OPT_BOCAP, OPT_INSECURE, OPT_VERBOSE,
+	OPT_OUTBOX, OPT_DISK, OPT_BOCAP, OPT_INSECURE, OPT_VERBOSE, OPT_CHECK, OPT_CHECK_INT,
+	OPT_CHECK_TMO, OPT_CHECK_FAIL, OPT_CHECK_PASS, OPT_STATSD,
 };
 
 static const struct option longopts[] = {
@@ -59,6 +74,12 @@ static const struct option longopts[] = {
 	{ "disk-path", required_argument, NULL, OPT_DISK },
 	{ "backoff-cap-ms", required_argument, NULL, OPT_BOCAP },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "check", required_argument, NULL, OPT_CHECK },
+	{ "check-interval", required_argument, NULL, OPT_CHECK_INT },
+	{ "check-timeout", required_argument, NULL, OPT_CHECK_TMO },
+	{ "check-fail", required_argument, NULL, OPT_CHECK_FAIL },
+	{ "check-pass", required_argument, NULL, OPT_CHECK_PASS },
+	{ "statsd", required_argument, NULL, OPT_STATSD },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -88,14 +109,44 @@ static int add_urls(struct agent_config *cfg, const char *list)
 	return 0;
 }
 
+/* Which checks (or the defaults, index PROTO_CHECKS_MAX) had their timeout
+ * given: an unset timeout shrinks to fit a short interval. */
+static bool timeout_given[PROTO_CHECKS_MAX + 1];
+
+/* --check-* options change the check given just before them, or, before any
+ * --check, the defaults of the checks that follow. */
+static int check_option(struct agent_config *cfg, struct check_spec *dflt, int opt, const char *val)
+{
+	struct check_spec *t = cfg->nchecks ? &cfg->checks[cfg->nchecks - 1] : dflt;
+	const char *name = opt == OPT_CHECK_INT ? "--check-interval" : opt == OPT_CHECK_TMO ?
+			   "--check-timeout" : opt == OPT_CHECK_FAIL ? "--check-fail" : "--check-pass";
+	long long v;
+	int64_t d;
+
+	if (opt == OPT_CHECK_INT || opt == OPT_CHECK_TMO) {
+		if (util_parse_duration_ms(val, &d) || d < 10 || d > 3600000)
+			return bad(name, val, "must be a duration from 10ms to 1h (500ms, 5s)");
+		*(opt == OPT_CHECK_INT ? &t->interval_ms : &t->timeout_ms) = (int)d;
+		if (opt == OPT_CHECK_TMO)
+			timeout_given[cfg->nchecks ? cfg->nchecks - 1 : PROTO_CHECKS_MAX] = true;
+	} else {
+		if (util_parse_int(val, 1, 100, &v))
+			return bad(name, val, "must be 1..100");
+		*(opt == OPT_CHECK_FAIL ? &t->fail_after : &t->pass_after) = (int)v;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct agent_config *cfg)
 {
+	struct check_spec dflt;
 	const char *token_file = NULL;
 	char err[512];
 	long long v;
 	bool loose;
 	int c, rc;
 
+	check_spec_defaults(&dflt);
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_COLLECTOR:
@@ -140,6 +191,37 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 			cfg->backoff_cap_ms = (int)v;
 			break;
 		case OPT_INSECURE: cfg->insecure = true; break;
+		case OPT_CHECK:
+			if (cfg->nchecks == PROTO_CHECKS_MAX)
+				return bad("--check", optarg, "at most 32 checks");
+			cfg->checks[cfg->nchecks] = dflt;
+			timeout_given[cfg->nchecks] = timeout_given[PROTO_CHECKS_MAX];
+			if (check_spec_parse(optarg, &cfg->checks[cfg->nchecks], err, sizeof err))
+				return bad("--check", optarg, err);
+			for (int i = 0; i < cfg->nchecks; i++)
+				if (strcmp(cfg->checks[i].name, cfg->checks[cfg->nchecks].name) == 0)
+					return bad("--check", optarg, "a check of that name was already given");
+			cfg->nchecks++;
+			break;
+		case OPT_CHECK_INT:
+		case OPT_CHECK_TMO:
+		case OPT_CHECK_FAIL:
+		case OPT_CHECK_PASS:
+			rc = check_option(cfg, &dflt, c, optarg);
+			if (rc)
+				return rc;
+			break;
+		case OPT_STATSD:
+			if (strcmp(optarg, "off") == 0) {
+				cfg->statsd_host[0] = '\0';
+				cfg->statsd_explicit = false;
+				break;
+			}
+			if (util_parse_hostport(optarg, cfg->statsd_host, sizeof cfg->statsd_host,
+						&cfg->statsd_port, err, sizeof err))
+				return bad("--statsd", optarg, err);
+			cfg->statsd_explicit = true;
+			break;
 		case OPT_VERBOSE: cfg->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("vigil-agent %s\n", VIGIL_VERSION); exit(0);
@@ -152,6 +234,16 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		fprintf(stderr, "vigil-agent: unexpected argument '%s'\nTry 'vigil-agent --help'.\n",
 			argv[optind]);
 		return 2;
+	}
+	for (int i = 0; i < cfg->nchecks; i++) {
+		struct check_spec *cs = &cfg->checks[i];
+
+		if (!timeout_given[i] && cs->timeout_ms > cs->interval_ms)
+			cs->timeout_ms = cs->interval_ms;
+		if (check_spec_validate(cs, err, sizeof err)) {
+			fprintf(stderr, "vigil-agent: --check %s: %s\n", cfg->checks[i].name, err);
+			return 2;
+		}
 	}
 	if (!cfg->nurls && add_urls(cfg, "ws://127.0.0.1:7070"))
 		return 2;
@@ -190,6 +282,8 @@ int main(int argc, char **argv)
 	cfg.outbox_events = 256;
 	cfg.backoff_base_ms = 100;
 	cfg.backoff_cap_ms = 10000;
+	util_strlcpy(cfg.statsd_host, "127.0.0.1", sizeof cfg.statsd_host);
+	cfg.statsd_port = 8125;
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;

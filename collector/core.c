@@ -746,30 +746,52 @@ void core_disconnect(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t c
 		   "connection closed without bye", false, out);
 }
 
+/* The evidence of a phi verdict in words, with the settings it was judged
+ * by: what `vigil explain` shows. */
+static void phi_detail(const struct core *c, const struct node *n, double phi, double limit,
+		       const char *what, int64_t now_ms, char *buf, size_t len)
+{
+	struct phi_stats st;
+
+	phi_get_stats(n->phi, &st);
+	snprintf(buf, len, "phi %.2f >= %g (%s threshold): no heartbeat for %lld ms; intervals "
+		 "%.1f +- %.1f ms over %d samples (acceptable pause %.0f ms, minimum deviation "
+		 "%.0f ms, agent interval %d ms)", phi, limit, what,
+		 (long long)(now_ms - n->last_hb_ms), st.mean_ms, st.std_dev_ms, st.samples,
+		 pause_ms(c, n), min_sd_ms(c, n), n->interval_ms);
+}
+
 /* Timing rules for one node; only called outside tilt. */
 static void judge(struct core *c, struct node *n, int64_t now_ms, int64_t wall_ms,
 		  struct core_out *out)
 {
+	char why[PROTO_TEXT_MAX + 1];
 	double phi;
 
 	if (n->state == NODE_LEFT || n->state == NODE_FAILED || n->state == NODE_MAINTENANCE)
 		return;
 	if (!n->conn) {
-		if (n->remembered && now_ms - n->state_since_ms >= c->cfg.startup_grace_ms)
-			transition(c, n, NODE_FAILED, "startup_grace", now_ms, wall_ms,
-				   "not reconnected after the collector restarted", false, out);
-		else if (!n->remembered && now_ms - n->disconnected_ms >= c->cfg.reconnect_grace_ms)
-			transition(c, n, NODE_FAILED, "reconnect_grace", now_ms, wall_ms,
-				   "not reconnected within the grace period", false, out);
+		if (n->remembered && now_ms - n->state_since_ms >= c->cfg.startup_grace_ms) {
+			snprintf(why, sizeof why, "not reconnected within %lld ms (startup grace) after "
+				 "the collector restarted", (long long)c->cfg.startup_grace_ms);
+			transition(c, n, NODE_FAILED, "startup_grace", now_ms, wall_ms, why, false, out);
+		} else if (!n->remembered && now_ms - n->disconnected_ms >= c->cfg.reconnect_grace_ms) {
+			snprintf(why, sizeof why, "connection lost without bye and not reconnected "
+				 "within %lld ms (reconnect grace)", (long long)c->cfg.reconnect_grace_ms);
+			transition(c, n, NODE_FAILED, "reconnect_grace", now_ms, wall_ms, why, false, out);
+		}
 		return;
 	}
 	if (!n->phi)
 		return;
 	phi = phi_value(n->phi, now_ms);
-	if (phi >= c->cfg.failed_phi)
-		transition(c, n, NODE_FAILED, "phi_failed", now_ms, wall_ms, NULL, false, out);
-	else if (phi >= c->cfg.suspect_phi && n->state != NODE_SUSPECT)
-		transition(c, n, NODE_SUSPECT, "phi_suspect", now_ms, wall_ms, NULL, false, out);
+	if (phi >= c->cfg.failed_phi) {
+		phi_detail(c, n, phi, c->cfg.failed_phi, "failed", now_ms, why, sizeof why);
+		transition(c, n, NODE_FAILED, "phi_failed", now_ms, wall_ms, why, false, out);
+	} else if (phi >= c->cfg.suspect_phi && n->state != NODE_SUSPECT) {
+		phi_detail(c, n, phi, c->cfg.suspect_phi, "suspect", now_ms, why, sizeof why);
+		transition(c, n, NODE_SUSPECT, "phi_suspect", now_ms, wall_ms, why, false, out);
+	}
 }
 
 void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out *out)

@@ -596,8 +596,11 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 	case OMSG_QUERY:
 		if (strcmp(q.what, "status") == 0)
 			send_status(s, c, "result", q.id, 0);
-		else
+		else if (strcmp(q.what, "history") == 0)
 			send_events(s, c, &q);
+		else
+			send_result_error(s, c, q.id, "not_supported",
+					  "this collector does not answer that query yet");
 		break;
 	}
 }

@@ -466,6 +466,68 @@ enum proto_err proto_decode_collector(const char *buf, size_t len, struct collec
 
 /* ---- operator -> collector --------------------------------------------- */
 
+static const char *const kinds[] = {
+	"state", "conn", "agent", "flap", "collector", "alert", "failover", "audit", "hook",
+};
+
+bool proto_kind_is_valid(const char *kind)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+bool proto_kind_list_is_valid(const char *list)
+{
+	char buf[128], *save = NULL;
+	int n = 0;
+
+	if (strlen(list) >= sizeof buf)
+		return false;
+	util_strlcpy(buf, list, sizeof buf);
+	if (!*buf || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return false;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
+		if (!proto_kind_is_valid(t))
+			return false;
+	return n > 0;
+}
+
+static void dec_query(struct dec *d, struct oper_msg *q)
+{
+	const cJSON *k;
+	int64_t limit = 100;
+
+	get_name(d, "what", true, q->what, sizeof q->what);
+	if (d->failed)
+		return;
+	if (strcmp(q->what, "events") == 0)
+		util_strlcpy(q->what, "history", sizeof q->what);
+	if (strcmp(q->what, "status") && strcmp(q->what, "history") && strcmp(q->what, "explain") &&
+	    strcmp(q->what, "report") && strcmp(q->what, "at")) {
+		fail(d, "what", "must be status, history, explain, report or at");
+		return;
+	}
+	get_name(d, "node", false, q->node, sizeof q->node);
+	get_name(d, "group", false, q->group, sizeof q->group);
+	k = field(d, "kind", false);
+	if (k && (!cJSON_IsString(k) || !proto_kind_list_is_valid(k->valuestring)))
+		fail(d, "kind", "must be a comma list of state, conn, agent, flap, collector, alert, "
+		     "failover, audit, hook");
+	else if (k)
+		util_strlcpy(q->kind, k->valuestring, sizeof q->kind);
+	get_int(d, "limit", false, 1, 10000, &limit);
+	q->limit = (int)limit;
+	get_int(d, "since_ms", false, 0, PROTO_INT_MAX, &q->since_ms);
+	get_int(d, "until_ms", false, 0, PROTO_INT_MAX, &q->until_ms);
+	get_int(d, "before_id", false, 0, PROTO_INT_MAX, &q->before_id);
+	get_int(d, "event_id", strcmp(q->what, "explain") == 0, 1, PROTO_INT_MAX, &q->event_id);
+	get_int(d, "at_ms", strcmp(q->what, "at") == 0, 0, PROTO_INT_MAX, &q->at_ms);
+	if (!d->failed && q->since_ms && q->until_ms && q->since_ms > q->until_ms)
+		fail(d, "since_ms", "is after until_ms");
+}
+
 enum proto_err proto_decode_oper(const char *buf, size_t len, struct oper_msg *out,
 				 char *err, size_t errlen)
 {
@@ -473,7 +535,6 @@ enum proto_err proto_decode_oper(const char *buf, size_t len, struct oper_msg *o
 	const char *type;
 	cJSON *root;
 	enum proto_err rc;
-	int64_t limit = 100;
 
 	memset(out, 0, sizeof *out);
 	rc = parse_envelope(buf, len, &root, &type, err, errlen);
@@ -485,13 +546,8 @@ enum proto_err proto_decode_oper(const char *buf, size_t len, struct oper_msg *o
 		out->type = OMSG_SUBSCRIBE;
 	} else if (strcmp(type, "query") == 0) {
 		out->type = OMSG_QUERY;
-		get_name(&d, "what", true, out->what, sizeof out->what);
-		if (!d.failed && strcmp(out->what, "status") && strcmp(out->what, "events"))
-			fail(&d, "what", "must be status or events");
-		get_name(&d, "node", false, out->node, sizeof out->node);
-		get_name(&d, "kind", false, out->kind, sizeof out->kind);
-		get_int(&d, "limit", false, 1, 1000, &limit);
-		out->limit = (int)limit;
+		if (!d.failed)
+			dec_query(&d, out);
 	} else {
 		rc = unknown_type(type, "subscribe or query", err, errlen);
 	}
@@ -674,10 +730,22 @@ int proto_encode_query(char *buf, size_t cap, const struct oper_msg *q)
 	jw_kstr(&w, "what", q->what);
 	if (q->node[0])
 		jw_kstr(&w, "node", q->node);
+	if (q->group[0])
+		jw_kstr(&w, "group", q->group);
 	if (q->kind[0])
 		jw_kstr(&w, "kind", q->kind);
 	if (q->limit > 0)
 		jw_kint(&w, "limit", q->limit);
+	if (q->since_ms > 0)
+		jw_kint(&w, "since_ms", q->since_ms);
+	if (q->until_ms > 0)
+		jw_kint(&w, "until_ms", q->until_ms);
+	if (q->before_id > 0)
+		jw_kint(&w, "before_id", q->before_id);
+	if (q->event_id > 0)
+		jw_kint(&w, "event_id", q->event_id);
+	if (strcmp(q->what, "at") == 0)
+		jw_kint(&w, "at_ms", q->at_ms);
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }

@@ -170,14 +170,26 @@ struct collector_msg {
 
 enum oper_msg_type { OMSG_SUBSCRIBE = 1, OMSG_QUERY };
 
+/* Queries: what = "status"; "history" (alias "events"): node, group, kind
+ * (comma list), since_ms, until_ms, limit, before_id; "explain": event_id;
+ * "report": since_ms, until_ms, group; "at": at_ms. */
 struct oper_msg {
 	enum oper_msg_type type;
 	int64_t id;                         /* echoed in the response; 0.. */
-	char what[32];                      /* query: "status", "events" */
-	char node[PROTO_NAME_MAX + 1];      /* query events: "" = all */
-	char kind[16];                      /* query events: "" = all */
-	int limit;                          /* query events: 1..1000, default 100 */
+	char what[32];
+	char node[PROTO_NAME_MAX + 1];      /* "" = all */
+	char group[PROTO_NAME_MAX + 1];     /* "" = all */
+	char kind[128];                     /* "" = all; e.g. "state,flap" */
+	int limit;                          /* 1..10000, default 100 */
+	int64_t since_ms, until_ms;         /* 0 = unbounded */
+	int64_t before_id;                  /* history paging: ids below this; 0 = none */
+	int64_t event_id;                   /* explain */
+	int64_t at_ms;                      /* at */
 };
+
+/* The kinds of history rows, as stored and queried. */
+bool proto_kind_is_valid(const char *kind);          /* one kind */
+bool proto_kind_list_is_valid(const char *list);     /* "state,flap" */
 
 /* ---- decoding ---------------------------------------------------------- */
 

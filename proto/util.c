@@ -248,3 +248,117 @@ void util_log(const char *level, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s\n", line);
 }
+
+/* Read exactly n digits at *p; -1 if they are not there. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return v;
+}
+
+static int iso_time(const char *s, int64_t *out)
+{
+	const char *p = s;
+	struct tm tm = { 0 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
+	time_t t;
+
+	if ((y = digits(&p, 4)) < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 ||
+	    *p++ != '-' || (d = digits(&p, 2)) < 1 || d > 31)
+		return -1;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if ((h = digits(&p, 2)) < 0 || h > 23 || *p++ != ':' || (mi = digits(&p, 2)) < 0 || mi > 59)
+			return -1;
+		if (*p == ':') {
+			p++;
+			if ((sec = digits(&p, 2)) < 0 || sec > 60)
+				return -1;
+			if (*p == '.') {
+				int scale = 100;
+
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return -1;
+				for (; isdigit((unsigned char)*p); p++, scale /= 10)
+					ms += (*p - '0') * scale;
+			}
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1, oh, om;
+
+		if ((oh = digits(&p, 2)) < 0 || oh > 14)
+			return -1;
+		if (*p == ':')
+			p++;
+		if ((om = digits(&p, 2)) < 0 || om > 59)
+			return -1;
+		off_min = sign * (oh * 60 + om);
+	}
+	if (*p)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != d)   /* 2026-02-31 normalises: refuse it */
+		return -1;
+	*out = ((int64_t)t - (int64_t)off_min * 60) * 1000 + ms;
+	return 0;
+}
+
+int util_parse_time(const char *s, int64_t now_ms, int64_t *out, char *err, size_t errlen)
+{
+	long long v;
+	int64_t d;
+
+	if (!s || !*s) {
+		snprintf(err, errlen, "empty time");
+		return -1;
+	}
+	if (strcmp(s, "now") == 0) {
+		*out = now_ms;
+		return 0;
+	}
+	if (*s == '@') {
+		if (util_parse_int(s + 1, 0, 9007199254740992LL, &v)) {
+			snprintf(err, errlen, "'%s': @ must be followed by milliseconds since 1970", s);
+			return -1;
+		}
+		*out = v;
+		return 0;
+	}
+	if (strlen(s) >= 10 && s[4] == '-' && iso_time(s, out) == 0)
+		return 0;
+	if (strlen(s) < 10 && util_parse_duration_ms(s, &d) == 0 && d <= now_ms) {
+		*out = now_ms - d;
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not a time: use a duration back from now (90s, 1h, 7d), "
+		 "an ISO time (2026-11-20T10:00Z), 'now' or @MS", s);
+	return -1;
+}
+
+void util_fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+}

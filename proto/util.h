@@ -23,6 +23,16 @@ int util_parse_int(const char *s, long long min, long long max, long long *out);
  * milliseconds.  0 or -1. */
 int util_parse_duration_ms(const char *s, int64_t *out);
 
+/* A point in time for --since/--until/at: "now"; a duration back from now
+ * ("90s", "1h", "7d"); an ISO 8601 UTC time "2026-11-20T10:00Z",
+ * "2026-11-20T10:00:05Z", "2026-11-20T10:00:05.250Z", "2026-11-20 10:00"
+ * (UTC), "2026-11-20" (midnight UTC), with an optional "+02:00"/"-0530"
+ * offset instead of Z; or "@MS" (ms since 1970).  0, or -1 with a reason. */
+int util_parse_time(const char *s, int64_t now_ms, int64_t *out, char *err, size_t errlen);
+
+/* "2026-11-20T10:00:05.250Z" */
+void util_fmt_time(int64_t ms, char *buf, size_t len);
+
 /* "HOST:PORT" or "[V6]:PORT" -> host (no brackets) and port 1..65535.
  * 0, or -1 with a reason in err. */
 int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port,

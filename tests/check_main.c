@@ -17,6 +17,8 @@ int main(void)
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, table_suite());
 	srunner_add_suite(sr, health_suite());
+	srunner_add_suite(sr, checks_suite());
+	srunner_add_suite(sr, statsd_suite());
 	srunner_run_all(sr, CK_ENV);
 	nf = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -16,5 +16,7 @@ Suite *urls_suite(void);
 Suite *auth_suite(void);
 Suite *table_suite(void);
 Suite *health_suite(void);
+Suite *checks_suite(void);
+Suite *statsd_suite(void);
 
 #endif

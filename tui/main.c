@@ -1,8 +1,11 @@
 /* vigil — the operator's program: the live dashboard (no command) and the
- * command line (status, nodes, events).  It is a client of the collector,
- * so it works from any host that can reach it. */
+ * command line.  It is a client of the collector, so it works from any host
+ * that can reach it.  Each command is one entry of a table that says which
+ * options it takes; parsing checks every option against it. */
 #include <cJSON.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +27,87 @@
 #define EXIT_NOT_ALIVE 1
 #define EXIT_USAGE     2
 
+enum {  /* option bits a command may accept */
+	O_JSON = 1 << 0, O_CSV = 1 << 1, O_WIDE = 1 << 2, O_LIMIT = 1 << 3, O_KIND = 1 << 4,
+	O_GROUP = 1 << 5, O_SINCE = 1 << 6, O_UNTIL = 1 << 7, O_FRAMES = 1 << 8,
+};
+
+enum arg_kind { ARG_NONE, ARG_NODE_OPT, ARG_ID, ARG_TIME };
+
+struct opts;
+typedef int (*cmd_fn)(const struct opts *o);
+
+struct command {
+	const char *name;
+	unsigned opts;
+	enum arg_kind arg;
+	cmd_fn fn;
+	const char *usage;
+};
+
 struct opts {
+	const struct command *cmd;
 	struct ws_url url;
 	char token[300];
 	int timeout_ms;
 	bool insecure;
-	bool json, wide;
+	bool json, csv, wide;
 	int frames;
 	int limit;
-	char kind[16];
-	const char *cmd;
+	char kind[128];
+	char group[PROTO_NAME_MAX + 1];
+	int64_t since_ms, until_ms;
 	const char *arg;
+	int64_t arg_id, arg_time;
+};
+
+static int cmd_status(const struct opts *o);
+static int cmd_nodes(const struct opts *o);
+static int cmd_history(const struct opts *o);
+static int cmd_explain(const struct opts *o);
+static int cmd_report(const struct opts *o);
+static int cmd_at(const struct opts *o);
+
+static const struct command commands[] = {
+	{ "status", O_JSON, ARG_NONE, cmd_status,
+	  "Usage: vigil status [--json]\n\n"
+	  "One summary line, the groups (members, alive) and the nodes (state, role, last\n"
+	  "heartbeat, phi, WHY: the rule behind the state, health reasons, flapping).\n"
+	  "--json prints the collector's status object: {\"collector\", \"summary\", \"nodes\",\n"
+	  "\"groups\"} (docs/protocol.md).  Exit 0 if every node is alive, 1 if one is not,\n"
+	  "2 on a usage or connection error.\n" },
+	{ "nodes", O_JSON | O_WIDE, ARG_NONE, cmd_nodes,
+	  "Usage: vigil nodes [--json] [--wide]\n\n"
+	  "The node table; --wide adds round trip, health checks, cpu, memory, load, disk\n"
+	  "and agent version.  --json prints {\"nodes\": [...], \"groups\": [...]}.\n"
+	  "Exit status as for status.\n" },
+	{ "history", O_JSON | O_CSV | O_LIMIT | O_KIND | O_GROUP | O_SINCE | O_UNTIL, ARG_NODE_OPT,
+	  cmd_history,
+	  "Usage: vigil history [NODE | --group G] [--since T] [--until T] [--kind K[,K...]]\n"
+	  "                     [--limit N] [--json | --csv]\n\n"
+	  "What happened, newest first (default 50, at most 10000): state changes with their\n"
+	  "evidence, connections, agent events, flapping, the collector's own tilt.  K is\n"
+	  "state, conn, agent, flap, collector, alert, failover, audit or hook.  T is a\n"
+	  "duration back from now (90s, 1h, 7d), an ISO time (2026-11-20T10:00Z), 'now' or\n"
+	  "@MS.  The ID column is what `vigil explain` takes.\n" },
+	{ "events", O_JSON | O_CSV | O_LIMIT | O_KIND | O_GROUP | O_SINCE | O_UNTIL, ARG_NODE_OPT,
+	  cmd_history, "Usage: vigil events ...: the same as vigil history.\n" },
+	{ "explain", O_JSON, ARG_ID, cmd_explain,
+	  "Usage: vigil explain EVENT_ID [--json]\n\n"
+	  "The evidence behind one event of the history: the rule that decided, phi and the\n"
+	  "heartbeat interval statistics with the thresholds they were judged by, who or\n"
+	  "what acted, and the node's events just before and after.\n" },
+	{ "report", O_JSON | O_GROUP | O_SINCE | O_UNTIL, ARG_NONE, cmd_report,
+	  "Usage: vigil report [--since T] [--until T] [--group G] [--json]\n\n"
+	  "Per node over the window (default the last 7 days): availability % (time alive or\n"
+	  "degraded over time observed, left and maintenance not counted), failures (outages\n"
+	  "that reached failed), MTTR (mean outage length), MTBF (up time per failure) and\n"
+	  "time to detect (last heartbeat to first verdict); per group, failovers and their\n"
+	  "detect -> decide -> promoted times (p50, p99).\n" },
+	{ "at", O_JSON, ARG_TIME, cmd_at,
+	  "Usage: vigil at TIME [--json]\n\n"
+	  "The cluster as it was at TIME (2026-11-20T10:00Z, 2h, @MS), rebuilt from the\n"
+	  "history: every node known then, its state and the rule that put it there.\n" },
 };
 
 static void usage(FILE *f)
@@ -47,10 +120,12 @@ static void usage(FILE *f)
 "Commands:\n"
 "  status [--json]            summary, groups and nodes\n"
 "  nodes [--json] [--wide]    the node table (--wide adds metrics)\n"
-"  events [NODE] [--kind K] [--limit N] [--json]\n"
-"                             recent history: state changes, connections,\n"
-"                             agent events (K: state, conn, agent, flap,\n"
-"                             collector)\n"
+"  history [NODE | --group G] [--since T] [--until T] [--kind K] [--limit N]\n"
+"          [--json | --csv]   what happened, with evidence (alias: events)\n"
+"  explain EVENT_ID [--json]  the evidence behind one event\n"
+"  report [--since T] [--until T] [--group G] [--json]\n"
+"                             availability, failures, MTTR, MTBF, time to detect\n"
+"  at TIME [--json]           the cluster as it was at TIME\n"
 "  help [COMMAND]             this text, or a command's\n"
 "\n"
 "Options:\n"
@@ -63,36 +138,23 @@ static void usage(FILE *f)
 "  -h, --help                 this text\n"
 "  -V, --version              print the version\n"
 "\n"
+"Times (T): a duration back from now (90s, 1h, 7d), an ISO time\n"
+"(2026-11-20T10:00Z), 'now', or @MS.\n"
+"\n"
 "Exit status of status and nodes: 0 every node alive, 1 some node is not,\n"
-"2 usage or connection error.\n");
+"2 usage or connection error; of the other commands 0, or 2 on an error.\n");
 }
 
-static void usage_cmd(const char *cmd)
+static const struct command *find_command(const char *name)
 {
-	if (strcmp(cmd, "status") == 0)
-		printf("Usage: vigil status [--json]\n\n"
-		       "One summary line, the groups (members, alive) and the nodes (state, role,\n"
-		       "last heartbeat, phi, the rule behind the state).  --json prints the\n"
-		       "collector's status object: {\"collector\", \"summary\", \"nodes\", \"groups\"}\n"
-		       "(docs/protocol.md).  Exit 0 if every node is alive, 1 if one is not, 2 on\n"
-		       "a usage or connection error.\n");
-	else if (strcmp(cmd, "nodes") == 0)
-		printf("Usage: vigil nodes [--json] [--wide]\n\n"
-		       "The node table; --wide adds round trip, health checks, cpu, memory, load,\n"
-		       "disk and agent version.  WHY gives the rule behind the state, the reasons\n"
-		       "of a degraded node and [FLAPPING].\n"
-		       "--json prints {\"nodes\": [...], \"groups\": [...]}.  Exit status as status.\n");
-	else if (strcmp(cmd, "events") == 0)
-		printf("Usage: vigil events [NODE] [--kind state|conn|agent|flap|collector] [--limit N] [--json]\n\n"
-		       "The newest events in the collector's history, newest first (default 50,\n"
-		       "at most 1000): state transitions with their evidence (phi, interval mean\n"
-		       "and deviation, heartbeat age, rule), connections, agent events.\n");
-	else
-		usage(stdout);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
-enum { OPT_COLLECTOR = 256, OPT_TOKEN, OPT_TIMEOUT, OPT_INSECURE, OPT_JSON, OPT_WIDE, OPT_FRAMES,
-       OPT_LIMIT, OPT_KIND };
+enum { OPT_COLLECTOR = 256, OPT_TOKEN, OPT_TIMEOUT, OPT_INSECURE, OPT_JSON, OPT_CSV, OPT_WIDE,
+       OPT_FRAMES, OPT_LIMIT, OPT_KIND, OPT_GROUP, OPT_SINCE, OPT_UNTIL };
 
 static const struct option longopts[] = {
 	{ "collector", required_argument, NULL, OPT_COLLECTOR },
@@ -100,28 +162,51 @@ static const struct option longopts[] = {
 	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "wide", no_argument, NULL, OPT_WIDE },
 	{ "frames", required_argument, NULL, OPT_FRAMES },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "kind", required_argument, NULL, OPT_KIND },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
-static int bad(const char *fmt, const char *a, const char *b)
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int bad(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "vigil: ");
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry 'vigil --help'.\n");
 	return EXIT_USAGE;
+}
+
+static const char *opt_name(unsigned bit)
+{
+	static const char *const names[] = { "--json", "--csv", "--wide", "--limit", "--kind",
+					     "--group", "--since", "--until", "--frames" };
+
+	for (int i = 0; i < 9; i++)
+		if (bit == 1u << i)
+			return names[i];
+	return "?";
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	const char *url = getenv("VIGIL_COLLECTOR"), *token_file = getenv("VIGIL_TOKEN_FILE");
-	bool help = false, seen_json = false, seen_wide = false, seen_frames = false;
-	bool seen_limit = false, seen_kind = false;
+	const char *since = NULL, *until = NULL, *cmdname = NULL;
+	int64_t now = util_wall_ms();
+	unsigned seen = 0;
+	bool help = false;
 	char err[512];
 	long long v;
 	int c;
@@ -134,31 +219,40 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_TOKEN: token_file = optarg; break;
 		case OPT_TIMEOUT:
 			if (util_parse_int(optarg, 100, 600000, &v))
-				return bad("--timeout-ms '%s': %s", optarg, "must be 100..600000");
+				return bad("--timeout-ms '%s': must be 100..600000", optarg);
 			o->timeout_ms = (int)v;
 			break;
 		case OPT_INSECURE: o->insecure = true; break;
-		case OPT_JSON: o->json = seen_json = true; break;
-		case OPT_WIDE: o->wide = seen_wide = true; break;
+		case OPT_JSON: o->json = true; seen |= O_JSON; break;
+		case OPT_CSV: o->csv = true; seen |= O_CSV; break;
+		case OPT_WIDE: o->wide = true; seen |= O_WIDE; break;
 		case OPT_FRAMES:
 			if (util_parse_int(optarg, 1, 1000000, &v))
-				return bad("--frames '%s': %s", optarg, "must be 1..1000000");
+				return bad("--frames '%s': must be 1..1000000", optarg);
 			o->frames = (int)v;
-			seen_frames = true;
+			seen |= O_FRAMES;
 			break;
 		case OPT_LIMIT:
-			if (util_parse_int(optarg, 1, 1000, &v))
-				return bad("--limit '%s': %s", optarg, "must be 1..1000");
+			if (util_parse_int(optarg, 1, 10000, &v))
+				return bad("--limit '%s': must be 1..10000", optarg);
 			o->limit = (int)v;
-			seen_limit = true;
+			seen |= O_LIMIT;
 			break;
 		case OPT_KIND:
-			if (strcmp(optarg, "state") && strcmp(optarg, "conn") && strcmp(optarg, "agent") &&
-			    strcmp(optarg, "collector") && strcmp(optarg, "flap"))
-				return bad("--kind '%s': %s", optarg, "must be state, conn, agent, flap or collector");
+			if (!proto_kind_list_is_valid(optarg))
+				return bad("--kind '%s': must be a comma list of state, conn, agent, flap, "
+					   "collector, alert, failover, audit, hook", optarg);
 			util_strlcpy(o->kind, optarg, sizeof o->kind);
-			seen_kind = true;
+			seen |= O_KIND;
 			break;
+		case OPT_GROUP:
+			if (!name_is_valid(optarg, PROTO_NAME_MAX))
+				return bad("--group '%s': must match [A-Za-z0-9._-]{1,64}", optarg);
+			util_strlcpy(o->group, optarg, sizeof o->group);
+			seen |= O_GROUP;
+			break;
+		case OPT_SINCE: since = optarg; seen |= O_SINCE; break;
+		case OPT_UNTIL: until = optarg; seen |= O_UNTIL; break;
 		case 'h': help = true; break;
 		case 'V': printf("vigil %s\n", VIGIL_VERSION); exit(0);
 		default:
@@ -167,33 +261,73 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc)
-		o->cmd = argv[optind++];
+		cmdname = argv[optind++];
 	if (optind < argc)
 		o->arg = argv[optind++];
 	if (optind < argc)
-		return bad("unexpected argument '%s'%s", argv[optind], "");
-	if (o->cmd && strcmp(o->cmd, "help") == 0) {
-		usage_cmd(o->arg ? o->arg : "");
+		return bad("unexpected argument '%s'", argv[optind]);
+	if (cmdname && strcmp(cmdname, "help") == 0) {
+		const struct command *hc = o->arg ? find_command(o->arg) : NULL;
+
+		if (hc)
+			fputs(hc->usage, stdout);
+		else
+			usage(stdout);
 		exit(0);
+	}
+	if (cmdname) {
+		o->cmd = find_command(cmdname);
+		if (!o->cmd)
+			return bad("unknown command '%s' (status, nodes, history, explain, report, at, help)",
+				   cmdname);
 	}
 	if (help) {
-		usage_cmd(o->cmd ? o->cmd : "");
+		if (o->cmd)
+			fputs(o->cmd->usage, stdout);
+		else
+			usage(stdout);
 		exit(0);
 	}
-	if (o->cmd && strcmp(o->cmd, "status") && strcmp(o->cmd, "nodes") && strcmp(o->cmd, "events"))
-		return bad("unknown command '%s'%s", o->cmd, " (status, nodes, events, help)");
-	if (o->arg && (!o->cmd || strcmp(o->cmd, "events")))
-		return bad("unexpected argument '%s'%s", o->arg, "");
-	if (o->arg && !name_is_valid(o->arg, PROTO_NAME_MAX))
-		return bad("node '%s': %s", o->arg, "must match [A-Za-z0-9._-]{1,64}");
-	if (seen_json && !o->cmd)
-		return bad("--json goes with a command%s%s", " (status, nodes, events)", "");
-	if (seen_wide && (!o->cmd || strcmp(o->cmd, "nodes")))
-		return bad("--wide goes with%s%s", " nodes", "");
-	if (seen_frames && o->cmd)
-		return bad("--frames is for the dashboard%s%s", " (no command)", "");
-	if ((seen_limit || seen_kind) && (!o->cmd || strcmp(o->cmd, "events")))
-		return bad("--limit and --kind go with%s%s", " events", "");
+	for (unsigned bit = 1; bit <= O_FRAMES; bit <<= 1) {
+		unsigned allowed = o->cmd ? o->cmd->opts : O_FRAMES;
+
+		if ((seen & bit) && !(allowed & bit))
+			return bad("%s does not go with %s", opt_name(bit), o->cmd ? o->cmd->name :
+				   "the dashboard");
+	}
+	if (o->json && o->csv)
+		return bad("--json and --csv%s", ": choose one");
+	switch (o->cmd ? o->cmd->arg : ARG_NONE) {
+	case ARG_NONE:
+		if (o->arg)
+			return bad("unexpected argument '%s'", o->arg);
+		break;
+	case ARG_NODE_OPT:
+		if (o->arg && !name_is_valid(o->arg, PROTO_NAME_MAX))
+			return bad("node '%s': must match [A-Za-z0-9._-]{1,64}", o->arg);
+		if (o->arg && o->group[0])
+			return bad("give a node or --group, not both%s", "");
+		break;
+	case ARG_ID:
+		if (!o->arg)
+			return bad("%s needs an EVENT_ID (the ID column of vigil history)", o->cmd->name);
+		if (util_parse_int(o->arg, 1, 9007199254740992LL, &v))
+			return bad("event id '%s': must be a positive integer", o->arg);
+		o->arg_id = v;
+		break;
+	case ARG_TIME:
+		if (!o->arg)
+			return bad("%s needs a TIME (2026-11-20T10:00Z, 2h, @MS)", o->cmd->name);
+		if (util_parse_time(o->arg, now, &o->arg_time, err, sizeof err))
+			return bad("%s", err);
+		break;
+	}
+	if (since && util_parse_time(since, now, &o->since_ms, err, sizeof err))
+		return bad("--since: %s", err);
+	if (until && util_parse_time(until, now, &o->until_ms, err, sizeof err))
+		return bad("--until: %s", err);
+	if (o->since_ms && o->until_ms && o->since_ms > o->until_ms)
+		return bad("--since %s is after --until %s", since, until);
 	if (ws_url_parse(url ? url : "ws://127.0.0.1:7070", &o->url, err, sizeof err))
 		return bad("collector address '%s': %s", url, err);
 	if (token_file && *token_file) {
@@ -207,14 +341,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Send one query; return the parsed result's "data" (caller deletes the
- * root), or NULL after printing why. */
+/* Send one query; return the result's "data" (the caller deletes *root), or
+ * NULL after printing why. */
 static cJSON *query(const struct opts *o, const struct oper_msg *q, cJSON **root)
 {
-	char req[512], err[512];
+	char req[1024], err[512];
 	int n = proto_encode_query(req, sizeof req, q);
 	char *reply;
-	const cJSON *t, *ok, *data;
+	const cJSON *t, *ok, *data, *e, *msg;
 
 	*root = NULL;
 	if (n < 0)
@@ -236,16 +370,22 @@ static cJSON *query(const struct opts *o, const struct oper_msg *q, cJSON **root
 	if (cJSON_IsString(t) && strcmp(t->valuestring, "result") == 0 && cJSON_IsTrue(ok) &&
 	    cJSON_IsObject(data))
 		return (cJSON *)data;
-	{
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(*root, "error");
-		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(e) ? e : *root, "message");
-
-		fprintf(stderr, "vigil: the collector refused the query: %s\n",
-			cJSON_IsString(msg) ? msg->valuestring : "malformed reply");
-	}
+	e = cJSON_GetObjectItemCaseSensitive(*root, "error");
+	msg = cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(e) ? e : *root, "message");
+	fprintf(stderr, "vigil: %s\n", cJSON_IsString(msg) ? msg->valuestring :
+		"the collector sent a malformed reply");
 	cJSON_Delete(*root);
 	*root = NULL;
 	return NULL;
+}
+
+static void print_json(const cJSON *j)
+{
+	char *text = cJSON_Print(j);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
 }
 
 static void print_buf(struct jw *w)
@@ -255,7 +395,31 @@ static void print_buf(struct jw *w)
 	free(w->buf);
 }
 
-static int cmd_status(const struct opts *o, bool nodes_only)
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void fmt_ms(double ms, char *buf, size_t len)
+{
+	if (isfinite(ms))
+		util_fmt_age((int64_t)ms, buf, len);
+	else
+		util_strlcpy(buf, "-", len);
+}
+
+/* ---- status, nodes ----------------------------------------------------- */
+
+static int show_status(const struct opts *o, bool nodes_only)
 {
 	struct oper_msg q = { .type = OMSG_QUERY, .id = 1 };
 	struct model m;
@@ -277,20 +441,15 @@ static int cmd_status(const struct opts *o, bool nodes_only)
 		return EXIT_USAGE;
 	}
 	free(text);
-	if (o->json) {
-		if (nodes_only) {
-			cJSON *slim = cJSON_CreateObject();
+	if (o->json && nodes_only) {
+		cJSON *slim = cJSON_CreateObject();
 
-			cJSON_AddItemReferenceToObject(slim, "nodes", cJSON_GetObjectItemCaseSensitive(data, "nodes"));
-			cJSON_AddItemReferenceToObject(slim, "groups", cJSON_GetObjectItemCaseSensitive(data, "groups"));
-			text = cJSON_Print(slim);
-			cJSON_Delete(slim);
-		} else {
-			text = cJSON_Print(data);
-		}
-		if (text)
-			printf("%s\n", text);
-		free(text);
+		cJSON_AddItemReferenceToObject(slim, "nodes", cJSON_GetObjectItemCaseSensitive(data, "nodes"));
+		cJSON_AddItemReferenceToObject(slim, "groups", cJSON_GetObjectItemCaseSensitive(data, "groups"));
+		print_json(slim);
+		cJSON_Delete(slim);
+	} else if (o->json) {
+		print_json(data);
 	} else {
 		jw_init_dynamic(&w, 4096);
 		if (!nodes_only) {
@@ -313,73 +472,294 @@ static int cmd_status(const struct opts *o, bool nodes_only)
 	return rc;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+static int cmd_status(const struct opts *o) { return show_status(o, false); }
+static int cmd_nodes(const struct opts *o) { return show_status(o, true); }
 
-	return cJSON_IsString(v) ? v->valuestring : "";
+/* ---- history ----------------------------------------------------------- */
+
+static void event_cells(const cJSON *e, char *id, char *ts, char *change, char *phi, char *age,
+			size_t len)
+{
+	const char *from = jstr(e, "from"), *to = jstr(e, "to");
+
+	snprintf(id, len, "%.0f", jnum(e, "id"));
+	util_fmt_time((int64_t)jnum(e, "ts_ms"), ts, len);
+	if (to[0])
+		snprintf(change, len, "%s -> %s", from[0] ? from : "new", to);
+	else
+		change[0] = '\0';
+	if (isfinite(jnum(e, "phi")))
+		snprintf(phi, len, "%.2f", jnum(e, "phi"));
+	else
+		util_strlcpy(phi, "-", len);
+	fmt_ms(jnum(e, "hb_age_ms"), age, len);
 }
 
-static int cmd_events(const struct opts *o)
+/* RFC 4180: quote every field, double the quotes. */
+static void csv_field(const char *s, bool last)
 {
-	static const char *const hdr[] = { "ID", "TIME (UTC)", "NODE", "KIND", "CHANGE", "RULE", "PHI",
-					   "HB-AGE", "DETAIL" };
-	struct oper_msg q = { .type = OMSG_QUERY, .id = 1, .limit = o->limit };
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+	putchar(last ? '\n' : ',');
+}
+
+static int cmd_history(const struct opts *o)
+{
+	static const char *const hdr[] = { "ID", "TIME (UTC)", "NODE", "GROUP", "KIND", "CHANGE",
+					   "RULE", "PHI", "HB-AGE", "DETAIL" };
+	struct oper_msg q = { .type = OMSG_QUERY, .id = 1, .limit = o->limit,
+			      .since_ms = o->since_ms, .until_ms = o->until_ms };
 	cJSON *root, *data;
 	const cJSON *arr, *e;
 	struct table *t;
 	struct jw w;
 
-	util_strlcpy(q.what, "events", sizeof q.what);
-	if (o->arg)
-		util_strlcpy(q.node, o->arg, sizeof q.node);
+	util_strlcpy(q.what, "history", sizeof q.what);
+	util_strlcpy(q.node, o->arg ? o->arg : "", sizeof q.node);
+	util_strlcpy(q.group, o->group, sizeof q.group);
 	util_strlcpy(q.kind, o->kind, sizeof q.kind);
 	data = query(o, &q, &root);
 	if (!data)
 		return EXIT_USAGE;
 	arr = cJSON_GetObjectItemCaseSensitive(data, "events");
 	if (o->json) {
-		char *text = cJSON_Print(data);
-
-		if (text)
-			printf("%s\n", text);
-		free(text);
+		print_json(data);
 		cJSON_Delete(root);
 		return 0;
 	}
-	t = table_new(9, hdr);
-	cJSON_ArrayForEach(e, arr) {
-		char id[24], ts[32], change[40], phi[24], age[24];
-		const cJSON *v;
-		const char *row[] = { id, ts, jstr(e, "node"), jstr(e, "kind"), change, jstr(e, "rule"),
-				      phi, age, jstr(e, "detail") };
-		time_t secs;
-		struct tm tm;
+	if (o->csv) {
+		static const char *const cols[] = { "id", "ts_ms", "time", "node", "group", "kind", "from",
+						    "to", "rule", "phi", "interval_mean_ms",
+						    "interval_sd_ms", "hb_age_ms", "detail" };
 
-		v = cJSON_GetObjectItemCaseSensitive(e, "id");
-		snprintf(id, sizeof id, "%lld", cJSON_IsNumber(v) ? (long long)v->valuedouble : 0LL);
-		v = cJSON_GetObjectItemCaseSensitive(e, "ts_ms");
-		secs = cJSON_IsNumber(v) ? (time_t)(v->valuedouble / 1000) : 0;
-		gmtime_r(&secs, &tm);
-		strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
-		if (jstr(e, "to")[0])
-			snprintf(change, sizeof change, "%s -> %s", jstr(e, "from")[0] ? jstr(e, "from") : "new",
-				 jstr(e, "to"));
-		else
-			change[0] = '\0';
-		v = cJSON_GetObjectItemCaseSensitive(e, "phi");
-		if (cJSON_IsNumber(v))
-			snprintf(phi, sizeof phi, "%.2f", v->valuedouble);
-		else
-			util_strlcpy(phi, "-", sizeof phi);
-		v = cJSON_GetObjectItemCaseSensitive(e, "hb_age_ms");
-		util_fmt_age(cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1, age, sizeof age);
+		for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+			csv_field(cols[i], i + 1 == sizeof cols / sizeof cols[0]);
+		cJSON_ArrayForEach(e, arr) {
+			char num[8][40], ts[40];
+			const char *numk[] = { "id", "ts_ms", "phi", "interval_mean_ms", "interval_sd_ms",
+					       "hb_age_ms" };
+
+			for (int i = 0; i < 6; i++) {
+				double v = jnum(e, numk[i]);
+
+				if (isfinite(v))
+					snprintf(num[i], sizeof num[i], i >= 2 && i <= 4 ? "%.3f" : "%.0f", v);
+				else
+					num[i][0] = '\0';
+			}
+			util_fmt_time((int64_t)jnum(e, "ts_ms"), ts, sizeof ts);
+			csv_field(num[0], false); csv_field(num[1], false); csv_field(ts, false);
+			csv_field(jstr(e, "node"), false); csv_field(jstr(e, "group"), false);
+			csv_field(jstr(e, "kind"), false); csv_field(jstr(e, "from"), false);
+			csv_field(jstr(e, "to"), false); csv_field(jstr(e, "rule"), false);
+			csv_field(num[2], false); csv_field(num[3], false); csv_field(num[4], false);
+			csv_field(num[5], false); csv_field(jstr(e, "detail"), true);
+		}
+		cJSON_Delete(root);
+		return 0;
+	}
+	t = table_new(10, hdr);
+	cJSON_ArrayForEach(e, arr) {
+		char id[40], ts[40], change[40], phi[40], age[40];
+		const char *row[] = { id, ts, jstr(e, "node"), jstr(e, "group"), jstr(e, "kind"), change,
+				      jstr(e, "rule"), phi, age, jstr(e, "detail") };
+
+		event_cells(e, id, ts, change, phi, age, 40);
 		if (t)
 			table_add(t, row);
 	}
 	jw_init_dynamic(&w, 4096);
+	if (t && cJSON_GetArraySize(arr) > 0)
+		table_render(t, &w);
+	else
+		jw_raw(&w, "no events in that range\n", 24);
+	print_buf(&w);
+	table_free(t);
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* ---- explain ----------------------------------------------------------- */
+
+static int cmd_explain(const struct opts *o)
+{
+	struct oper_msg q = { .type = OMSG_QUERY, .id = 1, .event_id = o->arg_id };
+	cJSON *root, *data;
+	const cJSON *e, *ctx, *c;
+	char ts[40], val[64];
+
+	util_strlcpy(q.what, "explain", sizeof q.what);
+	data = query(o, &q, &root);
+	if (!data)
+		return EXIT_USAGE;
+	if (o->json) {
+		print_json(data);
+		cJSON_Delete(root);
+		return 0;
+	}
+	e = cJSON_GetObjectItemCaseSensitive(data, "event");
+	util_fmt_time((int64_t)jnum(e, "ts_ms"), ts, sizeof ts);
+	printf("event %.0f at %s\n", jnum(e, "id"), ts);
+	if (jstr(e, "to")[0])
+		printf("  what:      node %s (group %s): %s -> %s\n", jstr(e, "node"), jstr(e, "group"),
+		       jstr(e, "from")[0] ? jstr(e, "from") : "new", jstr(e, "to"));
+	else
+		printf("  what:      %s %s%s%s\n", jstr(e, "kind"), jstr(e, "rule"),
+		       jstr(e, "node")[0] ? " on node " : "", jstr(e, "node"));
+	printf("  rule:      %s\n", jstr(e, "rule"));
+	printf("  decided:   %s\n", jstr(data, "decided_by"));
+	if (jstr(e, "detail")[0])
+		printf("  why:       %s\n", jstr(e, "detail"));
+	if (isfinite(jnum(e, "phi"))) {
+		printf("  evidence:  phi %.2f", jnum(e, "phi"));
+		if (isfinite(jnum(e, "interval_mean_ms")))
+			printf(", heartbeat intervals %.1f ms +- %.1f ms", jnum(e, "interval_mean_ms"),
+			       jnum(e, "interval_sd_ms"));
+		if (isfinite(jnum(e, "samples")) && jnum(e, "samples") >= 0)
+			printf(" over %.0f samples", jnum(e, "samples"));
+		fmt_ms(jnum(e, "hb_age_ms"), val, sizeof val);
+		printf(", last heartbeat %s before\n", val);
+	}
+	ctx = cJSON_GetObjectItemCaseSensitive(data, "context");
+	if (cJSON_GetArraySize(ctx) > 0)
+		printf("  around it (node %s):\n", jstr(e, "node"));
+	cJSON_ArrayForEach(c, ctx) {
+		char id[40], cts[40], change[40], phi[40], age[40];
+
+		event_cells(c, id, cts, change, phi, age, 40);
+		printf("  %s %8s  %s  %-6s %-22s %s\n", jnum(c, "id") == jnum(e, "id") ? ">" : " ", id,
+		       cts, jstr(c, "kind"), change[0] ? change : jstr(c, "rule"),
+		       change[0] ? jstr(c, "rule") : "");
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* ---- report ------------------------------------------------------------ */
+
+static int cmd_report(const struct opts *o)
+{
+	static const char *const nh[] = { "NODE", "GROUP", "AVAIL%", "FAILURES", "MTTR", "MTBF",
+					  "DETECT", "DOWN", "OBSERVED" };
+	static const char *const gh[] = { "GROUP", "FAILOVERS", "DETECT->DECIDE p50/p99",
+					  "DECIDE->PROMOTED p50/p99", "TOTAL p50/p99" };
+	struct oper_msg q = { .type = OMSG_QUERY, .id = 1, .since_ms = o->since_ms,
+			      .until_ms = o->until_ms };
+	cJSON *root, *data;
+	const cJSON *r;
+	struct table *t;
+	struct jw w;
+	char from[40], to[40];
+
+	util_strlcpy(q.what, "report", sizeof q.what);
+	util_strlcpy(q.group, o->group, sizeof q.group);
+	if (!q.since_ms)
+		q.since_ms = util_wall_ms() - 7LL * 86400000;
+	data = query(o, &q, &root);
+	if (!data)
+		return EXIT_USAGE;
+	if (o->json) {
+		print_json(data);
+		cJSON_Delete(root);
+		return 0;
+	}
+	util_fmt_time((int64_t)jnum(data, "since_ms"), from, sizeof from);
+	util_fmt_time((int64_t)jnum(data, "until_ms"), to, sizeof to);
+	printf("report from %s to %s\n\n", from, to);
+	jw_init_dynamic(&w, 4096);
+	t = table_new(9, nh);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(data, "nodes")) {
+		char av[24], fl[24], mttr[24], mtbf[24], ttd[24], down[24], obs[24];
+		const char *row[] = { jstr(r, "node"), jstr(r, "group"), av, fl, mttr, mtbf, ttd, down, obs };
+
+		if (isfinite(jnum(r, "availability_pct")))
+			snprintf(av, sizeof av, "%.3f", jnum(r, "availability_pct"));
+		else
+			util_strlcpy(av, "-", sizeof av);
+		snprintf(fl, sizeof fl, "%.0f", jnum(r, "failures"));
+		fmt_ms(jnum(r, "mttr_ms"), mttr, sizeof mttr);
+		fmt_ms(jnum(r, "mtbf_ms"), mtbf, sizeof mtbf);
+		fmt_ms(jnum(r, "ttd_ms"), ttd, sizeof ttd);
+		fmt_ms(jnum(r, "down_ms"), down, sizeof down);
+		fmt_ms(jnum(r, "observed_ms"), obs, sizeof obs);
+		if (t)
+			table_add(t, row);
+	}
 	if (t)
 		table_render(t, &w);
+	table_free(t);
+	jw_raw(&w, "\n", 1);
+	t = table_new(5, gh);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(data, "groups")) {
+		char fo[24], a[64], b[64], c[64], x[24], y[24];
+		const char *row[] = { jstr(r, "group"), fo, a, b, c };
+
+		snprintf(fo, sizeof fo, "%.0f", jnum(r, "failovers"));
+		fmt_ms(jnum(r, "detect_to_decide_p50_ms"), x, sizeof x);
+		fmt_ms(jnum(r, "detect_to_decide_p99_ms"), y, sizeof y);
+		snprintf(a, sizeof a, "%s / %s", x, y);
+		fmt_ms(jnum(r, "decide_to_promoted_p50_ms"), x, sizeof x);
+		fmt_ms(jnum(r, "decide_to_promoted_p99_ms"), y, sizeof y);
+		snprintf(b, sizeof b, "%s / %s", x, y);
+		fmt_ms(jnum(r, "total_p50_ms"), x, sizeof x);
+		fmt_ms(jnum(r, "total_p99_ms"), y, sizeof y);
+		snprintf(c, sizeof c, "%s / %s", x, y);
+		if (t)
+			table_add(t, row);
+	}
+	if (t)
+		table_render(t, &w);
+	table_free(t);
+	print_buf(&w);
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* ---- at ---------------------------------------------------------------- */
+
+static int cmd_at(const struct opts *o)
+{
+	static const char *const hdr[] = { "NODE", "GROUP", "STATE", "SINCE (UTC)", "RULE" };
+	struct oper_msg q = { .type = OMSG_QUERY, .id = 1, .at_ms = o->arg_time };
+	cJSON *root, *data;
+	const cJSON *r;
+	struct table *t;
+	struct jw w;
+	char when[40];
+	int n = 0;
+
+	util_strlcpy(q.what, "at", sizeof q.what);
+	data = query(o, &q, &root);
+	if (!data)
+		return EXIT_USAGE;
+	if (o->json) {
+		print_json(data);
+		cJSON_Delete(root);
+		return 0;
+	}
+	util_fmt_time(o->arg_time, when, sizeof when);
+	printf("the cluster at %s\n\n", when);
+	t = table_new(5, hdr);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(data, "nodes")) {
+		char since[40];
+		const char *row[] = { jstr(r, "node"), jstr(r, "group"), jstr(r, "state"), since,
+				      jstr(r, "rule") };
+
+		util_fmt_time((int64_t)jnum(r, "since_ms"), since, sizeof since);
+		if (t)
+			table_add(t, row);
+		n++;
+	}
+	jw_init_dynamic(&w, 4096);
+	if (t && n)
+		table_render(t, &w);
+	else
+		jw_raw(&w, "no node was known then\n", 23);
 	print_buf(&w);
 	table_free(t);
 	cJSON_Delete(root);
@@ -399,9 +779,5 @@ int main(int argc, char **argv)
 
 		return dash_run(&dc);
 	}
-	if (strcmp(o.cmd, "status") == 0)
-		return cmd_status(&o, false);
-	if (strcmp(o.cmd, "nodes") == 0)
-		return cmd_status(&o, true);
-	return cmd_events(&o);
+	return o.cmd->fn(&o);
 }
