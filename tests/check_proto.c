@@ -155,7 +155,7 @@ static const struct fdef fields[] = {
 	{ M_QUERY, "id", "2", F_INT, true },
 	{ M_QUERY, "what", "\"events\"", F_STR, true },
 	{ M_QUERY, "node", "\"n1\"", F_STR, false },
-	{ M_QUERY, "kind", "\"transition\"", F_STR, false },
+	{ M_QUERY, "kind", "\"state\"", F_STR, false },
 	{ M_QUERY, "limit", "50", F_INT, false },
 };
 
@@ -316,9 +316,13 @@ static const struct value_case values[] = {
 	{ M_SUBSCRIBE, "id", "-1", false, "id" },
 	{ M_SUBSCRIBE, "id", "0.5", false, "id" },
 	{ M_QUERY, "limit", "1", true, NULL },
-	{ M_QUERY, "limit", "1000", true, NULL },
+	{ M_QUERY, "limit", "10000", true, NULL },
 	{ M_QUERY, "limit", "0", false, "limit" },
-	{ M_QUERY, "limit", "1001", false, "limit" },
+	{ M_QUERY, "limit", "10001", false, "limit" },
+	{ M_QUERY, "kind", "\"state,flap\"", true, NULL },
+	{ M_QUERY, "kind", "\"transition\"", false, "kind" },
+	{ M_QUERY, "kind", "\"state,\"", false, "kind" },
+	{ M_QUERY, "kind", "\"\"", false, "kind" },
 	/* enumerated names */
 	{ M_EVENT, "severity", "\"info\"", true, NULL },
 	{ M_EVENT, "severity", "\"critical\"", true, NULL },
@@ -1063,7 +1067,7 @@ END_TEST
 START_TEST(test_rt_query)
 {
 	struct oper_msg q = { .type = OMSG_QUERY, .id = 7, .what = "events", .node = "db-1",
-			      .kind = "transition", .limit = 1000 };
+			      .kind = "state,flap", .limit = 1000 };
 	char buf[512], err[256] = "";
 	struct oper_msg m;
 	int n;
@@ -1074,10 +1078,49 @@ START_TEST(test_rt_query)
 		      buf, err);
 	ck_assert_int_eq(m.type, OMSG_QUERY);
 	ck_assert_int_eq(m.id, 7);
-	ck_assert_str_eq(m.what, "events");
+	ck_assert_str_eq(m.what, "history");          /* "events" is its alias */
 	ck_assert_str_eq(m.node, "db-1");
-	ck_assert_str_eq(m.kind, "transition");
+	ck_assert_str_eq(m.kind, "state,flap");
 	ck_assert_int_eq(m.limit, 1000);
+
+	/* history with every filter, explain, report, at */
+	q = (struct oper_msg){ .type = OMSG_QUERY, .id = 9, .what = "history", .group = "db",
+			       .kind = "alert,audit", .limit = 10000, .since_ms = 1000, .until_ms = 2000,
+			       .before_id = 77 };
+	n = proto_encode_query(buf, sizeof buf, &q);
+	ck_assert_msg(proto_decode_oper(buf, (size_t)n, &m, err, sizeof err) == PROTO_OK, "%s", err);
+	ck_assert_str_eq(m.group, "db");
+	ck_assert_str_eq(m.kind, "alert,audit");
+	ck_assert_int_eq(m.limit, 10000);
+	ck_assert_int_eq(m.since_ms, 1000);
+	ck_assert_int_eq(m.until_ms, 2000);
+	ck_assert_int_eq(m.before_id, 77);
+	q = (struct oper_msg){ .type = OMSG_QUERY, .id = 10, .what = "explain", .event_id = 123 };
+	n = proto_encode_query(buf, sizeof buf, &q);
+	ck_assert_int_eq(proto_decode_oper(buf, (size_t)n, &m, err, sizeof err), PROTO_OK);
+	ck_assert_int_eq(m.event_id, 123);
+	q = (struct oper_msg){ .type = OMSG_QUERY, .id = 11, .what = "at", .at_ms = 0 };
+	n = proto_encode_query(buf, sizeof buf, &q);
+	ck_assert_int_eq(proto_decode_oper(buf, (size_t)n, &m, err, sizeof err), PROTO_OK);
+	ck_assert_str_eq(m.what, "at");
+	/* required per query, and since after until */
+	{
+		static const char *const bad[] = {
+			"{\"type\":\"query\",\"id\":1,\"what\":\"history\",\"since_ms\":-5}",
+			"{\"type\":\"query\",\"id\":1,\"what\":\"explain\"}",
+			"{\"type\":\"query\",\"id\":1,\"what\":\"explain\",\"event_id\":0}",
+			"{\"type\":\"query\",\"id\":1,\"what\":\"at\"}",
+			"{\"type\":\"query\",\"id\":1,\"what\":\"report\",\"since_ms\":5,\"until_ms\":4}",
+		};
+		static const char *const field[] = { "'since_ms'", "'event_id'", "'event_id'", "'at_ms'",
+						     "'since_ms'" };
+
+		for (int i = 0; i < 5; i++) {
+			ck_assert_int_eq(proto_decode_oper(bad[i], strlen(bad[i]), &m, err, sizeof err),
+					 PROTO_E_FIELD);
+			ck_assert_msg(strstr(err, field[i]), "%s: %s", bad[i], err);
+		}
+	}
 
 	/* a bare status query: optional fields left out, limit defaults to 100 */
 	q = (struct oper_msg){ .type = OMSG_QUERY, .id = 8, .what = "status" };
