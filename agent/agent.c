@@ -324,7 +324,9 @@ static void on_message(struct agent *a, const char *buf, size_t len)
 		backoff_reset(&a->bo);
 		events_acked(a, m.u.welcome.last_event_seq);
 		a->event_sent = false;
-		a->hb_pending = true;
+		/* hello was heartbeat 0 for the collector's detector: the first
+		 * heartbeat comes one interval later, not at once (an interval of
+		 * ~0 ms would skew its statistics). */
 		lws_callback_on_writable(a->wsi);
 		lws_sul_schedule(a->ctx, 0, &a->sul_hb, on_hb_timer,
 				 (lws_usec_t)a->cfg->interval_ms * 1000);
