@@ -27,7 +27,7 @@ INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
 
 # Pure or library modules (no main), grouped by what may link them.
 PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
-STORE_SRC = store/store.c
+STORE_SRC = store/store.c store/history.c
 CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c
 AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c
 TUILIB_SRC = tui/table.c tui/model.c
@@ -37,7 +37,11 @@ COLLECTOR_SRC = collector/main.c collector/server.c $(CORE_SRC) $(STORE_SRC) $(P
 AGENT_SRC     = agent/main.c agent/agent.c $(AGENTLIB_SRC) $(PROTO_SRC) $(COMMON_SRC)
 TUI_SRC       = tui/main.c tui/client.c tui/dash.c $(TUILIB_SRC) $(PROTO_SRC) $(COMMON_SRC)
 
-TEST_SRC = $(wildcard tests/check_*.c)
+TEST_SRC = tests/check_main.c tests/check_proto.c tests/check_store.c tests/check_history.c \
+           tests/check_phi.c tests/check_core.c tests/check_health.c tests/check_auth.c \
+           tests/check_table.c tests/check_outbox.c tests/check_sysmetrics.c tests/check_backoff.c \
+           tests/check_urls.c tests/check_checks.c tests/check_statsd.c
+
 UNIT_SRC = $(TEST_SRC) $(PROTO_SRC) $(COMMON_SRC) $(STORE_SRC) $(CORE_SRC) $(AGENTLIB_SRC) $(TUILIB_SRC)
 
 obj = $(patsubst %.c,build/$(1)/%.o,$(2))

@@ -3,13 +3,16 @@
  * Threads.  store_add_event() and store_put_node() copy the row into a FIFO
  * guarded by s->lock and return at once; they never touch the database.  The
  * writer thread owns s->wdb and its prepared statements once store_open() has
- * started it.  It waits up to flush_ms after the first row (less if
- * STORE_BATCH_ROWS rows are queued, a flush is asked for or the store is
- * closing), detaches up to STORE_BATCH_ROWS rows from the head and commits
- * them in one transaction.  If the commit fails it rolls back, puts the rows
- * back at the head (nothing is lost), marks the store as not recording and
- * retries after STORE_RETRY_MS.  Reads run on s->rdb in the caller's thread
- * and see only committed rows.
+ * started it.  It waits until the oldest queued row has waited flush_ms
+ * (less if STORE_BATCH_ROWS rows are queued, a flush is asked for or the
+ * store is closing), detaches up to STORE_BATCH_ROWS rows from the head and
+ * commits them in one transaction.  Rows that came in during a commit have
+ * waited long enough by its end, so under load each batch is what arrived
+ * during the previous commit: batches grow with the load, which is what
+ * keeps the per-node index affordable (bench/store.sh).  If the commit
+ * fails it rolls back, puts the rows back at the head (nothing is lost),
+ * marks the store as not recording and retries after STORE_RETRY_MS.
+ * Reads run on s->rdb in the caller's thread and see only committed rows.
  *
  * ":memory:".  An in-memory database belongs to one connection, so there the
  * reader IS the writer connection (s->rdb == s->wdb) and s->db_lock
@@ -18,8 +21,24 @@
  * and must not call store_flush() or store_close() on the same store.  For a
  * file, db_lock is unused and WAL lets reads run while the writer commits.
  *
+ * Retention.  Between batches, at most once every STORE_PRUNE_EVERY_MS, the
+ * writer deletes expired samples in steps of at most STORE_PRUNE_STEP_ROWS
+ * rows, each its own transaction, and ends the pass early once rows wait for
+ * it and the pass has used STORE_PRUNE_BUDGET_MS, so inserts never stall
+ * behind a long delete.
+ *
+ * Tickets.  A row's ticket is its queue seq.  After each commit the writer
+ * publishes the last committed seq in s->committed_ticket (an atomic, so
+ * store_committed_ticket() takes no lock) and then calls the commit hook
+ * with s->hook_lock held (so clearing the hook waits for a running call).
+ *
+ * Epochs.  store_group_set_epoch_sync() bypasses the queue: it writes on a
+ * third connection, s->sdb, with synchronous=FULL, under s->sync_lock (for
+ * ":memory:": on the one connection, under db_lock).
+ *
  * Locks are never nested: s->lock guards the queue and the stats, db_lock
- * (":memory:" only) guards the connection.
+ * (":memory:" only) guards the connection, hook_lock the commit hook,
+ * sync_lock s->sdb.
  *
  * Ownership: the store owns the queued copies and its path string; the
  * caller owns everything it passes in.  No global state.
@@ -30,6 +49,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +62,12 @@
 #define STORE_RETRY_MS         1000    /* back-off after a failed commit */
 #define STORE_BUSY_TIMEOUT_MS  5000
 #define STORE_QUERY_LIMIT      100
+#define STORE_PRUNE_EVERY_MS   1000    /* at most one prune pass a second */
+#define STORE_PRUNE_BUDGET_MS  20      /* a pass yields to waiting rows after this */
+#define STORE_PRUNE_STEPS_MAX  64      /* and never runs more steps than this */
+#define STORE_MINUTE_MS        60000
+#define STORE_WRITER_CACHE     "PRAGMA cache_size=-65536" /* KiB: big batches */
+#define STORE_READER_CACHE     "PRAGMA cache_size=-32768" /* KiB: report 2x faster */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -76,6 +103,104 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX events_node_ts ON events(node, ts_ms);"
 	"CREATE INDEX events_ts ON events(ts_ms);"
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);",
+	[2] =
+	"CREATE TABLE groups("
+	" name TEXT PRIMARY KEY,"
+	" epoch INTEGER NOT NULL DEFAULT 0,"
+	" leader TEXT,"
+	" updated_ms INTEGER);"
+	"CREATE TABLE failovers("
+	" id INTEGER PRIMARY KEY,"
+	" grp TEXT NOT NULL,"
+	" started_ms INTEGER,"
+	" detected_ms INTEGER,"
+	" decided_ms INTEGER,"
+	" promoted_ms INTEGER,"
+	" finished_ms INTEGER,"
+	" old_leader TEXT,"
+	" new_leader TEXT,"
+	" epoch INTEGER,"
+	" outcome TEXT NOT NULL,"
+	" reason TEXT,"
+	" detail TEXT);"
+	"CREATE INDEX failovers_grp_started ON failovers(grp, started_ms);"
+	"CREATE TABLE hook_runs("
+	" id INTEGER PRIMARY KEY,"
+	" ts_ms INTEGER NOT NULL,"
+	" node TEXT NOT NULL,"
+	" grp TEXT NOT NULL,"
+	" hook TEXT NOT NULL,"
+	" epoch INTEGER,"
+	" rc INTEGER NOT NULL,"
+	" duration_ms INTEGER,"
+	" output TEXT);"
+	"CREATE TABLE audit("
+	" id INTEGER PRIMARY KEY,"
+	" ts_ms INTEGER NOT NULL,"
+	" operator TEXT NOT NULL,"
+	" role TEXT,"
+	" command TEXT NOT NULL,"
+	" target TEXT,"
+	" reason TEXT,"
+	" dry_run INTEGER NOT NULL,"
+	" result TEXT NOT NULL,"
+	" detail TEXT);"
+	"CREATE TABLE alerts("
+	" id INTEGER PRIMARY KEY,"
+	" fingerprint TEXT NOT NULL,"
+	" rule TEXT NOT NULL,"
+	" node TEXT,"
+	" grp TEXT,"
+	" severity TEXT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" started_ms INTEGER NOT NULL,"
+	" resolved_ms INTEGER,"
+	" acked_by TEXT,"
+	" acked_ms INTEGER,"
+	" ack_reason TEXT,"
+	" summary TEXT);"
+	"CREATE INDEX alerts_fingerprint ON alerts(fingerprint, started_ms);"
+	/* Raw samples: samples_ts serves retention, which deletes by age. */
+	"CREATE TABLE samples("
+	" node TEXT NOT NULL,"
+	" ts_ms INTEGER NOT NULL,"
+	" cpu REAL,"
+	" mem REAL,"
+	" load1 REAL,"
+	" disk REAL,"
+	" rtt_ms REAL,"
+	" errors REAL,"
+	" latency_ms REAL);"
+	"CREATE INDEX samples_node_ts ON samples(node, ts_ms);"
+	"CREATE INDEX samples_ts ON samples(ts_ms);"
+	/* Per-minute aggregates; X_n = values folded into X_avg (NULLs skipped). */
+	"CREATE TABLE samples_1m("
+	" node TEXT NOT NULL,"
+	" minute_ms INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" cpu_avg REAL, cpu_max REAL,"
+	" mem_avg REAL, mem_max REAL,"
+	" load1_avg REAL, load1_max REAL,"
+	" disk_max REAL,"
+	" rtt_avg REAL, rtt_max REAL,"
+	" errors_avg REAL, errors_max REAL,"
+	" latency_avg REAL, latency_max REAL,"
+	" cpu_n INTEGER NOT NULL DEFAULT 0,"
+	" mem_n INTEGER NOT NULL DEFAULT 0,"
+	" load1_n INTEGER NOT NULL DEFAULT 0,"
+	" rtt_n INTEGER NOT NULL DEFAULT 0,"
+	" errors_n INTEGER NOT NULL DEFAULT 0,"
+	" latency_n INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(node, minute_ms));"
+	"CREATE INDEX samples_1m_minute ON samples_1m(minute_ms);"
+	/* A small group's page, or an unknown group, would otherwise walk
+	 * events_ts far back (bench/store.sh, 10M events: a 2-node group's page
+	 * p99 26 ms -> 0.1 ms, unknown group 1 s -> 0.03 ms; the price: about
+	 * 15 % of the insert rate). */
+	"CREATE INDEX events_grp_ts ON events(grp, ts_ms);"
+	/* Likewise rare kinds; partial, so only their rows pay for it (a full
+	 * events(kind, ts_ms) cost inserts and misled the planner). */
+	"CREATE INDEX events_rare_ts ON events(ts_ms) WHERE " STORE_SQL_RARE_KINDS ";",
 };
 
 _Static_assert(ARRAY_SIZE(store_migrations) == STORE_SCHEMA_VERSION + 1,
@@ -100,23 +225,92 @@ static const char store_sql_load_nodes[] =
 	" last_seen_ms FROM nodes ORDER BY name";
 
 static const char store_sql_events_head[] =
-	"SELECT id, ts_ms, node, grp, kind, from_state, to_state, rule, phi,"
-	" mean_ms, sd_ms, samples, hb_age_ms, detail FROM events WHERE 1";
+	"SELECT " STORE_SQL_EVENT_COLUMNS " FROM events WHERE 1";
+
+static const char store_sql_insert_sample[] =
+	"INSERT INTO samples(node, ts_ms, cpu, mem, load1, disk, rtt_ms, errors,"
+	" latency_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/* A running mean and a max that skip NULLs.  In an UPDATE every column on the
+ * right-hand side is the old value. */
+#define AGG_AVG(x)							\
+	" " x "_avg = CASE WHEN excluded." x "_avg IS NULL THEN " x "_avg"	\
+	" WHEN " x "_avg IS NULL THEN excluded." x "_avg"			\
+	" ELSE " x "_avg + (excluded." x "_avg - " x "_avg) / (" x "_n + 1) END,"\
+	" " x "_n = " x "_n + excluded." x "_n,"
+#define AGG_MAX(x)							\
+	" " x "_max = max(coalesce(" x "_max, excluded." x "_max),"		\
+	" coalesce(excluded." x "_max, " x "_max)),"
+
+static const char store_sql_upsert_sample_1m[] =
+	"INSERT INTO samples_1m(node, minute_ms, n,"
+	" cpu_avg, cpu_max, cpu_n, mem_avg, mem_max, mem_n,"
+	" load1_avg, load1_max, load1_n, disk_max,"
+	" rtt_avg, rtt_max, rtt_n, errors_avg, errors_max, errors_n,"
+	" latency_avg, latency_max, latency_n)"
+	" VALUES(?1, ?2, 1, ?3, ?3, ?3 IS NOT NULL, ?4, ?4, ?4 IS NOT NULL,"
+	" ?5, ?5, ?5 IS NOT NULL, ?6, ?7, ?7, ?7 IS NOT NULL,"
+	" ?8, ?8, ?8 IS NOT NULL, ?9, ?9, ?9 IS NOT NULL)"
+	" ON CONFLICT(node, minute_ms) DO UPDATE SET"
+	AGG_AVG("cpu") AGG_MAX("cpu")
+	AGG_AVG("mem") AGG_MAX("mem")
+	AGG_AVG("load1") AGG_MAX("load1")
+	AGG_MAX("disk")
+	AGG_AVG("rtt") AGG_MAX("rtt")
+	AGG_AVG("errors") AGG_MAX("errors")
+	AGG_AVG("latency") AGG_MAX("latency")
+	" n = n + 1";
+
+static const char store_sql_insert_failover[] =
+	"INSERT INTO failovers(grp, started_ms, detected_ms, decided_ms,"
+	" promoted_ms, finished_ms, old_leader, new_leader, epoch, outcome,"
+	" reason, detail)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+static const char store_sql_insert_hook_run[] =
+	"INSERT INTO hook_runs(ts_ms, node, grp, hook, epoch, rc, duration_ms,"
+	" output) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+static const char store_sql_insert_audit[] =
+	"INSERT INTO audit(ts_ms, operator, role, command, target, reason,"
+	" dry_run, result, detail)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/* Retention steps (Debian's SQLite has ENABLE_UPDATE_DELETE_LIMIT); the
+ * samples_ts and samples_1m_minute indexes find the oldest rows. */
+static const char store_sql_prune_raw[] =
+	"DELETE FROM samples WHERE ts_ms < ?1 LIMIT ?2";
+static const char store_sql_prune_agg[] =
+	"DELETE FROM samples_1m WHERE minute_ms < ?1 LIMIT ?2";
+
+/* Only ever forward: an equal epoch rewrites the leader, a lower one changes
+ * nothing (sqlite3_changes() == 0). */
+static const char store_sql_group_set_epoch[] =
+	"INSERT INTO groups(name, epoch, leader, updated_ms)"
+	" VALUES(?1, ?2, ?3, ?4)"
+	" ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch,"
+	" leader = excluded.leader, updated_ms = excluded.updated_ms"
+	" WHERE excluded.epoch >= groups.epoch";
 
 enum row_kind {
 	ROW_EVENT,
 	ROW_NODE,
+	ROW_SAMPLE,
+	ROW_FAILOVER,
+	ROW_HOOK_RUN,
+	ROW_AUDIT,
 };
 
-/* One queued row, a private copy of the caller's struct. */
+/* One queued row: a header and a private copy of the caller's struct (a
+ * struct store_event for ROW_EVENT, ...) in data.  Most structs end with a
+ * large text field that is mostly empty; only its used part is copied, so
+ * the copy may be shorter than the struct and that last field must only be
+ * read as a string (row_new()). */
 struct row {
 	struct row *next;
-	uint64_t seq;                   /* 1, 2, ... in queueing order */
+	uint64_t seq;                   /* 1, 2, ... in queueing order: the ticket */
 	enum row_kind kind;
-	union {
-		struct store_event ev;
-		struct store_node node;
-	} u;
+	max_align_t data[];
 };
 
 struct store {
@@ -128,8 +322,25 @@ struct store {
 	sqlite3 *rdb;                   /* the caller's thread's */
 	sqlite3_stmt *ins_event;        /* the writer thread's, persistent */
 	sqlite3_stmt *put_node;
+	sqlite3_stmt *ins_sample;
+	sqlite3_stmt *up_sample_1m;
+	sqlite3_stmt *ins_failover;
+	sqlite3_stmt *ins_hook_run;
+	sqlite3_stmt *ins_audit;
+	sqlite3_stmt *prune_raw;
+	sqlite3_stmt *prune_agg;
 	bool wdb_query_only;            /* the writer thread's: hook applied */
+	int64_t last_prune_ms;          /* the writer thread's: monotonic */
 	pthread_mutex_t db_lock;
+
+	sqlite3 *sdb;                   /* epochs, synchronous=FULL (file only) */
+	pthread_mutex_t sync_lock;      /* guards sdb */
+
+	pthread_mutex_t hook_lock;      /* guards hook_fn, hook_arg */
+	void (*hook_fn)(void *arg);
+	void *hook_arg;
+
+	_Atomic uint64_t committed_ticket; /* == committed_seq, readable lock-free */
 
 	pthread_t writer;
 	pthread_mutex_t lock;           /* guards everything below */
@@ -138,6 +349,7 @@ struct store {
 	struct row *head;               /* rows the writer has not taken yet */
 	struct row *tail;
 	size_t pending;                 /* rows in head..tail */
+	int64_t head_ms;                /* monotonic: when head was queued (about) */
 	size_t depth;                   /* pending + rows in the writer's hands */
 	size_t queue_max;
 	uint64_t last_seq;              /* seq of the newest queued row */
@@ -145,9 +357,16 @@ struct store {
 	uint64_t fail_gen;              /* failed attempts so far */
 	uint64_t flush_req;             /* store_flush() calls so far */
 	uint64_t flush_seen;            /* flush_req the writer has acted on */
+	uint64_t flush_target;          /* highest seq a store_flush() waits for */
 	size_t rows_lost;               /* dropped after the final attempt */
 	bool stop;
 	bool fail_writes;               /* store_debug_fail_writes() */
+	bool prune_paused;              /* store_debug_pause_pruning() */
+	int64_t raw_keep_ms;            /* store_set_retention(); <= 0 = forever */
+	int64_t agg_keep_ms;
+	uint64_t prune_req;             /* store_prune_step() calls so far */
+	uint64_t prune_done;            /* prune_req the writer has served */
+	int prune_result;               /* of the last served request */
 	struct store_stats stats;       /* queue_depth is filled on read */
 };
 
@@ -170,6 +389,21 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The CLOCK_MONOTONIC time at_ms as a deadline. */
+static void deadline_at(struct timespec *ts, int64_t at_ms)
+{
+	ts->tv_sec = at_ms / 1000;
+	ts->tv_nsec = (long)(at_ms % 1000) * 1000000L;
 }
 
 static void deadline_after(struct timespec *ts, int ms)
@@ -242,7 +476,7 @@ static int conn_open(const char *path, bool reader, sqlite3 **out,
 		goto out_close;
 	if (exec_sql(db, path, pragmas, "cannot set PRAGMAs", err, errlen))
 		goto out_close;
-	if (reader && exec_sql(db, path, "PRAGMA query_only=ON",
+	if (reader && exec_sql(db, path, "PRAGMA query_only=ON;" STORE_READER_CACHE,
 			       "cannot set PRAGMAs", err, errlen))
 		goto out_close;
 	*out = db;
@@ -303,19 +537,65 @@ out:
 	return rc;
 }
 
+/* The writer's statements, in one table so that preparing, clearing and
+ * finalizing them cannot miss one. */
+static sqlite3_stmt **store_stmt(struct store *s, size_t i, const char **sql)
+{
+	static const char *const sqls[] = {
+		store_sql_insert_event, store_sql_put_node,
+		store_sql_insert_sample, store_sql_upsert_sample_1m,
+		store_sql_insert_failover, store_sql_insert_hook_run,
+		store_sql_insert_audit, store_sql_prune_raw, store_sql_prune_agg,
+	};
+	sqlite3_stmt **const stmts[ARRAY_SIZE(sqls)] = {
+		&s->ins_event, &s->put_node, &s->ins_sample, &s->up_sample_1m,
+		&s->ins_failover, &s->ins_hook_run, &s->ins_audit,
+		&s->prune_raw, &s->prune_agg,
+	};
+
+	if (i >= ARRAY_SIZE(sqls))
+		return NULL;
+	if (sql)
+		*sql = sqls[i];
+	return stmts[i];
+}
+
 static int store_prepare(struct store *s, char *err, size_t errlen)
 {
 	const unsigned int flags = SQLITE_PREPARE_PERSISTENT;
+	sqlite3_stmt **st;
+	const char *sql;
+	size_t i;
 
-	if (sqlite3_prepare_v3(s->wdb, store_sql_insert_event, -1, flags,
-			       &s->ins_event, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(s->wdb, store_sql_put_node, -1, flags,
-			       &s->put_node, NULL) != SQLITE_OK) {
-		set_err(err, errlen, "%s: cannot prepare statements: %s",
-			s->path, sqlite3_errmsg(s->wdb));
-		return -EIO;
+	for (i = 0; (st = store_stmt(s, i, &sql)); i++) {
+		if (sqlite3_prepare_v3(s->wdb, sql, -1, flags, st, NULL) != SQLITE_OK) {
+			set_err(err, errlen, "%s: cannot prepare statements: %s",
+				s->path, sqlite3_errmsg(s->wdb));
+			return -EIO;
+		}
 	}
 	return 0;
+}
+
+static void store_finalize(struct store *s)
+{
+	sqlite3_stmt **st;
+	size_t i;
+
+	for (i = 0; (st = store_stmt(s, i, NULL)); i++) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+}
+
+/* Bindings point into rows the caller is about to free. */
+static void store_clear_bindings(struct store *s)
+{
+	sqlite3_stmt **st;
+	size_t i;
+
+	for (i = 0; (st = store_stmt(s, i, NULL)); i++)
+		sqlite3_clear_bindings(*st);
 }
 
 static int sync_init(struct store *s)
@@ -335,9 +615,15 @@ static int sync_init(struct store *s)
 	rc = pthread_mutex_init(&s->db_lock, NULL);
 	if (rc)
 		goto out_destroy_lock;
-	rc = pthread_cond_init(&s->wake, &ca);
+	rc = pthread_mutex_init(&s->sync_lock, NULL);
 	if (rc)
 		goto out_destroy_db_lock;
+	rc = pthread_mutex_init(&s->hook_lock, NULL);
+	if (rc)
+		goto out_destroy_sync_lock;
+	rc = pthread_cond_init(&s->wake, &ca);
+	if (rc)
+		goto out_destroy_hook_lock;
 	rc = pthread_cond_init(&s->done, &ca);
 	if (rc)
 		goto out_destroy_wake;
@@ -345,6 +631,10 @@ static int sync_init(struct store *s)
 
 out_destroy_wake:
 	pthread_cond_destroy(&s->wake);
+out_destroy_hook_lock:
+	pthread_mutex_destroy(&s->hook_lock);
+out_destroy_sync_lock:
+	pthread_mutex_destroy(&s->sync_lock);
 out_destroy_db_lock:
 	pthread_mutex_destroy(&s->db_lock);
 out_destroy_lock:
@@ -359,6 +649,8 @@ static void sync_done(struct store *s)
 {
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->hook_lock);
+	pthread_mutex_destroy(&s->sync_lock);
 	pthread_mutex_destroy(&s->db_lock);
 	pthread_mutex_destroy(&s->lock);
 }
@@ -451,13 +743,219 @@ static int bind_node(sqlite3_stmt *st, const struct store_node *n)
 	return rc;
 }
 
+/* Step a statement whose parameters are bound, and reset it (the reset
+ * leaves a failure's message in sqlite3_errmsg()). */
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int write_event(struct store *s, const struct store_event *e)
+{
+	int rc = bind_event(s->ins_event, e);
+
+	if (rc == SQLITE_OK)
+		rc = step_done(s->ins_event);
+	return rc;
+}
+
+static int write_node(struct store *s, const struct store_node *n)
+{
+	int rc = bind_node(s->put_node, n);
+
+	if (rc == SQLITE_OK)
+		rc = step_done(s->put_node);
+	return rc;
+}
+
+/* The start of the minute ts_ms falls in (floor, also before 1970). */
+static int64_t minute_of(int64_t ts_ms)
+{
+	int64_t m = ts_ms / STORE_MINUTE_MS;
+
+	if (ts_ms % STORE_MINUTE_MS < 0)
+		m--;
+	return m * STORE_MINUTE_MS;
+}
+
+/* ?1 node, ?2 time, ?3..?9 the metrics: both sample statements. */
+static int bind_sample(sqlite3_stmt *st, const struct store_sample *x,
+		       int64_t ts_ms)
+{
+	const double v[] = { x->cpu, x->mem, x->load1, x->disk, x->rtt_ms,
+			     x->errors, x->latency_ms };
+	size_t i;
+	int rc;
+
+	rc = sqlite3_bind_text(st, 1, x->node, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, ts_ms);
+	for (i = 0; i < ARRAY_SIZE(v) && rc == SQLITE_OK; i++)
+		rc = bind_double_or_null(st, (int)i + 3, v[i]);
+	return rc;
+}
+
+static int write_sample(struct store *s, const struct store_sample *x)
+{
+	int rc = bind_sample(s->ins_sample, x, x->ts_ms);
+
+	if (rc == SQLITE_OK)
+		rc = step_done(s->ins_sample);
+	if (rc == SQLITE_OK)
+		rc = bind_sample(s->up_sample_1m, x, minute_of(x->ts_ms));
+	if (rc == SQLITE_OK)
+		rc = step_done(s->up_sample_1m);
+	return rc;
+}
+
+static void summary_init(struct store_event *e, int64_t ts_ms, const char *node,
+			 const char *group, const char *kind, const char *rule)
+{
+	store_event_init(e);
+	e->ts_ms = ts_ms;
+	copy_str(e->node, sizeof(e->node), node);
+	copy_str(e->group, sizeof(e->group), group);
+	copy_str(e->kind, sizeof(e->kind), kind);
+	copy_str(e->rule, sizeof(e->rule), rule);
+}
+
+static int write_failover(struct store *s, const struct store_failover *f,
+			  struct store_event *sum)
+{
+	sqlite3_stmt *st = s->ins_failover;
+	const int64_t t[] = { f->started_ms, f->detected_ms, f->decided_ms,
+			      f->promoted_ms, f->finished_ms };
+	int64_t ts = 0;
+	size_t i;
+	int rc;
+
+	rc = sqlite3_bind_text(st, 1, f->group, -1, SQLITE_STATIC);
+	for (i = 0; i < ARRAY_SIZE(t) && rc == SQLITE_OK; i++) {
+		rc = bind_int64_or_null(st, (int)i + 2, t[i]);
+		if (t[i] > ts)
+			ts = t[i];
+	}
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 7, f->old_leader);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 8, f->new_leader);
+	if (rc == SQLITE_OK)
+		rc = bind_int64_or_null(st, 9, f->epoch);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 10, f->outcome, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 11, f->reason);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 12, f->detail);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	summary_init(sum, ts, f->old_leader, f->group, "failover", f->outcome);
+	snprintf(sum->detail, sizeof(sum->detail), "epoch %lld: %s -> %s: %s",
+		 (long long)f->epoch, f->old_leader[0] ? f->old_leader : "-",
+		 f->new_leader[0] ? f->new_leader : "-", f->reason);
+	return write_event(s, sum);
+}
+
+static int write_hook_run(struct store *s, const struct store_hook_run *h,
+			  struct store_event *sum)
+{
+	sqlite3_stmt *st = s->ins_hook_run;
+	int rc;
+
+	rc = sqlite3_bind_int64(st, 1, h->ts_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, h->node, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, h->group, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 4, h->hook, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = bind_int64_or_null(st, 5, h->epoch);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 6, h->rc);
+	if (rc == SQLITE_OK)
+		rc = bind_int64_or_null(st, 7, h->duration_ms);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 8, h->output);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	summary_init(sum, h->ts_ms, h->node, h->group, "hook", h->hook);
+	snprintf(sum->detail, sizeof(sum->detail), "rc=%d duration_ms=%lld",
+		 h->rc, (long long)h->duration_ms);
+	return write_event(s, sum);
+}
+
+static int write_audit(struct store *s, const struct store_audit *a,
+		       struct store_event *sum)
+{
+	sqlite3_stmt *st = s->ins_audit;
+	int rc;
+
+	rc = sqlite3_bind_int64(st, 1, a->ts_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, a->operator_name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 3, a->role);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 4, a->command, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 5, a->target);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 6, a->reason);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 7, a->dry_run);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 8, a->result, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(st, 9, a->detail);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	summary_init(sum, a->ts_ms, a->node, a->group, "audit", a->command);
+	snprintf(sum->detail, sizeof(sum->detail), "%s (%s): %s%s%s: %s%s",
+		 a->operator_name, a->role[0] ? a->role : "-", a->command,
+		 a->target[0] ? " " : "", a->target, a->result,
+		 a->dry_run ? " (dry run)" : "");
+	return write_event(s, sum);
+}
+
+static int write_row(struct store *s, const struct row *r, struct store_event *sum)
+{
+	switch (r->kind) {
+	case ROW_EVENT:
+		return write_event(s, (const void *)r->data);
+	case ROW_NODE:
+		return write_node(s, (const void *)r->data);
+	case ROW_SAMPLE:
+		return write_sample(s, (const void *)r->data);
+	case ROW_FAILOVER:
+		return write_failover(s, (const void *)r->data, sum);
+	case ROW_HOOK_RUN:
+		return write_hook_run(s, (const void *)r->data, sum);
+	case ROW_AUDIT:
+		return write_audit(s, (const void *)r->data, sum);
+	}
+	return SQLITE_MISUSE;
+}
+
 /* Commit batch in one transaction (writer thread, s->lock not held).  On
  * failure everything is rolled back and err says why. */
 static int store_commit(struct store *s, const struct row *batch, bool fail,
 			char *err, size_t errlen)
 {
 	sqlite3 *db = s->wdb;
-	sqlite3_stmt *st = NULL;
+	struct store_event sum;         /* a summary row, bound while stepped */
 	const struct row *r;
 	int rc = -EIO;
 
@@ -471,21 +969,9 @@ static int store_commit(struct store *s, const struct row *batch, bool fail,
 	}
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto out_rollback;
-	for (r = batch; r; r = r->next) {
-		if (r->kind == ROW_EVENT) {
-			st = s->ins_event;
-			if (bind_event(st, &r->u.ev) != SQLITE_OK)
-				goto out_rollback;
-		} else {
-			st = s->put_node;
-			if (bind_node(st, &r->u.node) != SQLITE_OK)
-				goto out_rollback;
-		}
-		if (sqlite3_step(st) != SQLITE_DONE)
+	for (r = batch; r; r = r->next)
+		if (write_row(s, r, &sum) != SQLITE_OK)
 			goto out_rollback;
-		sqlite3_reset(st);
-	}
-	st = NULL;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto out_rollback;
 	rc = 0;
@@ -493,37 +979,160 @@ static int store_commit(struct store *s, const struct row *batch, bool fail,
 out_rollback:
 	if (rc) {
 		set_err(err, errlen, "%s: %s", s->path, sqlite3_errmsg(db));
-		if (st)
-			sqlite3_reset(st);
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
-	/* Bindings point into the batch, which the caller is about to free. */
-	sqlite3_clear_bindings(s->ins_event);
-	sqlite3_clear_bindings(s->put_node);
+	store_clear_bindings(s);
 	if (s->shared_conn)
 		pthread_mutex_unlock(&s->db_lock);
 	return rc;
 }
 
-/* Detach up to STORE_BATCH_ROWS rows from the head.  s->lock held. */
-static struct row *queue_take(struct store *s, size_t *n)
+/* Delete at most STORE_PRUNE_STEP_ROWS expired samples: raw rows first, then
+ * aggregates with what is left of the step.  A cut of INT64_MIN prunes
+ * nothing.  Writer thread, s->lock not held.  Rows deleted, or -EIO. */
+static int prune_delete(struct store *s, int64_t raw_cut, int64_t agg_cut)
+{
+	int n = 0;
+	int rc = SQLITE_OK;
+
+	if (s->shared_conn)
+		pthread_mutex_lock(&s->db_lock);
+	if (raw_cut != INT64_MIN) {
+		rc = sqlite3_bind_int64(s->prune_raw, 1, raw_cut);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int(s->prune_raw, 2, STORE_PRUNE_STEP_ROWS);
+		if (rc == SQLITE_OK)
+			rc = step_done(s->prune_raw);
+		if (rc == SQLITE_OK)
+			n = sqlite3_changes(s->wdb);
+	}
+	if (rc == SQLITE_OK && agg_cut != INT64_MIN && n < STORE_PRUNE_STEP_ROWS) {
+		rc = sqlite3_bind_int64(s->prune_agg, 1, agg_cut);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int(s->prune_agg, 2, STORE_PRUNE_STEP_ROWS - n);
+		if (rc == SQLITE_OK)
+			rc = step_done(s->prune_agg);
+		if (rc == SQLITE_OK)
+			n += sqlite3_changes(s->wdb);
+	}
+	if (s->shared_conn)
+		pthread_mutex_unlock(&s->db_lock);
+	return rc == SQLITE_OK ? n : -EIO;
+}
+
+/* Whether the writer prunes on its own. */
+static bool retention_is_on(const struct store *s)
+{
+	return (s->raw_keep_ms > 0 || s->agg_keep_ms > 0) && !s->prune_paused;
+}
+
+/* One prune step.  s->lock held, dropped while deleting. */
+static int writer_prune_step(struct store *s)
+{
+	int64_t now = clock_ms(CLOCK_REALTIME);
+	int64_t raw_cut = s->raw_keep_ms > 0 ? now - s->raw_keep_ms : INT64_MIN;
+	int64_t agg_cut = s->agg_keep_ms > 0 ? now - s->agg_keep_ms : INT64_MIN;
+	int n;
+
+	pthread_mutex_unlock(&s->lock);
+	n = prune_delete(s, raw_cut, agg_cut);
+	pthread_mutex_lock(&s->lock);
+	if (n >= 0) {
+		s->stats.rows_pruned += (uint64_t)n;
+		s->stats.prune_steps++;
+	}
+	return n;
+}
+
+static bool prune_is_due(const struct store *s)
+{
+	return retention_is_on(s) &&
+	       clock_ms(CLOCK_MONOTONIC) - s->last_prune_ms >= STORE_PRUNE_EVERY_MS;
+}
+
+/* Steps until nothing is left, or rows wait and the budget is used, or the
+ * store closes.  s->lock held, dropped around each step. */
+static void writer_prune_pass(struct store *s)
+{
+	int64_t start = clock_ms(CLOCK_MONOTONIC);
+	int steps = 0;
+	int n;
+
+	s->last_prune_ms = start;
+	do {
+		n = writer_prune_step(s);
+		steps++;
+	} while (n == STORE_PRUNE_STEP_ROWS && steps < STORE_PRUNE_STEPS_MAX &&
+		 !s->stop && (!s->head ||
+			      clock_ms(CLOCK_MONOTONIC) - start < STORE_PRUNE_BUDGET_MS));
+}
+
+/* Wait for rows, a request, close or the next prune pass.  s->lock held. */
+static void writer_idle_wait(struct store *s)
+{
+	struct timespec deadline;
+	int64_t wait_ms;
+
+	while (!s->stop && !s->head && s->prune_req == s->prune_done) {
+		if (!retention_is_on(s)) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		wait_ms = s->last_prune_ms + STORE_PRUNE_EVERY_MS - clock_ms(CLOCK_MONOTONIC);
+		if (wait_ms <= 0)
+			break;
+		deadline_after(&deadline, (int)wait_ms);
+		pthread_cond_timedwait(&s->wake, &s->lock, &deadline);
+	}
+}
+
+/* After a commit: publish it, then tell the hook.  s->lock held on entry,
+ * not on return. */
+static void writer_committed(struct store *s, uint64_t last_seq, size_t n)
+{
+	s->committed_seq = last_seq;
+	atomic_store_explicit(&s->committed_ticket, last_seq, memory_order_release);
+	s->depth -= n;
+	s->stats.rows_written += n;
+	s->stats.batches++;
+	s->stats.recording = true;
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+
+	pthread_mutex_lock(&s->hook_lock);
+	if (s->hook_fn)
+		s->hook_fn(s->hook_arg);
+	pthread_mutex_unlock(&s->hook_lock);
+}
+
+/* Detach up to STORE_BATCH_ROWS rows from the head (there is at least one);
+ * *n rows, the last one with seq *last_seq.  s->lock held, but dropped
+ * while walking a long queue, so producers never wait on the walk: only the
+ * writer takes rows off the head, and producers only write the tail's next,
+ * which the walk, stopping before the tail, never reads. */
+static struct row *queue_take(struct store *s, size_t *n, uint64_t *last_seq)
 {
 	struct row *first = s->head;
-	struct row *last = NULL;
-	struct row *r = s->head;
-	size_t k = 0;
+	struct row *last;
+	size_t k;
 
-	while (r && k < STORE_BATCH_ROWS) {
-		last = r;
-		r = r->next;
-		k++;
-	}
-	if (last)
-		last->next = NULL;
-	s->head = r;
-	if (!r)
+	if (s->pending <= STORE_BATCH_ROWS) {
+		last = s->tail;
+		k = s->pending;
+		s->head = NULL;
 		s->tail = NULL;
+	} else {
+		pthread_mutex_unlock(&s->lock);
+		last = first;
+		for (k = 1; k < STORE_BATCH_ROWS; k++)
+			last = last->next;
+		pthread_mutex_lock(&s->lock);
+		s->head = last->next;
+		s->head_ms = clock_ms(CLOCK_MONOTONIC);  /* a full batch waits anyway */
+	}
+	last->next = NULL;
+	*last_seq = last->seq;
 	s->pending -= k;
 	*n = k;
 	return first;
@@ -549,45 +1158,55 @@ static void *store_writer_main(void *arg)
 	struct timespec deadline;
 	char errbuf[sizeof(s->stats.last_error)];
 	struct row *batch;
-	struct row *r;
 	uint64_t last_seq = 0;
+	uint64_t req;
 	size_t n;
 	bool fail;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stop && !s->head)
-			pthread_cond_wait(&s->wake, &s->lock);
-		if (!s->head)
-			break;          /* stopping and nothing left */
+		writer_idle_wait(s);
+		if (s->prune_req != s->prune_done) {
+			req = s->prune_req;
+			s->prune_result = writer_prune_step(s);
+			s->prune_done = req;
+			pthread_cond_broadcast(&s->done);
+			continue;
+		}
+		if (!s->head) {
+			if (s->stop)
+				break;  /* stopping and nothing left */
+			if (prune_is_due(s))
+				writer_prune_pass(s);
+			continue;
+		}
 
-		/* Let a batch build up, unless asked to hurry. */
-		deadline_after(&deadline, s->flush_ms);
+		/* Let a batch build up until the oldest row has waited
+		 * flush_ms (under load it already has: it came in during the
+		 * last commit, so batches grow with the load), unless asked to
+		 * hurry: until every row a flusher waits for is committed,
+		 * which may take more than one batch. */
+		deadline_at(&deadline, s->head_ms + s->flush_ms);
 		while (!s->stop && s->pending < STORE_BATCH_ROWS &&
-		       s->flush_req == s->flush_seen &&
+		       s->flush_target <= s->committed_seq &&
+		       s->prune_req == s->prune_done &&
 		       pthread_cond_timedwait(&s->wake, &s->lock, &deadline) != ETIMEDOUT)
 			;
 		s->flush_seen = s->flush_req;
-		batch = queue_take(s, &n);
+		batch = queue_take(s, &n, &last_seq);
 		fail = s->fail_writes;
 		pthread_mutex_unlock(&s->lock);
 
 		rc = store_commit(s, batch, fail, errbuf, sizeof(errbuf));
-		for (r = batch; r; r = r->next)
-			last_seq = r->seq;
 
 		pthread_mutex_lock(&s->lock);
 		if (rc == 0) {
-			s->committed_seq = last_seq;
-			s->depth -= n;
-			s->stats.rows_written += n;
-			s->stats.batches++;
-			s->stats.recording = true;
-			pthread_cond_broadcast(&s->done);
-			pthread_mutex_unlock(&s->lock);
+			writer_committed(s, last_seq, n);
 			rows_free(batch);
 			pthread_mutex_lock(&s->lock);
+			if (prune_is_due(s))
+				writer_prune_pass(s);
 			continue;
 		}
 
@@ -611,13 +1230,18 @@ static void *store_writer_main(void *arg)
 			pthread_mutex_lock(&s->lock);
 			break;
 		}
-		/* Back off; a flush, the hook or close cuts it short. */
+		/* Back off; a flush, a prune request, the hook or close cuts it
+		 * short. */
 		deadline_after(&deadline, STORE_RETRY_MS);
 		while (!s->stop && s->flush_req == s->flush_seen &&
-		       s->fail_writes == fail &&
+		       s->fail_writes == fail && s->prune_req == s->prune_done &&
 		       pthread_cond_timedwait(&s->wake, &s->lock, &deadline) != ETIMEDOUT)
 			;
 	}
+	/* Requests that came too late get an error rather than a hang. */
+	s->prune_result = -EIO;
+	s->prune_done = s->prune_req;
+	pthread_cond_broadcast(&s->done);
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
@@ -646,6 +1270,8 @@ struct store *store_open(const char *path, int flush_ms, char *err, size_t errle
 	s->flush_ms = flush_ms > 0 ? flush_ms : STORE_FLUSH_MS_DEFAULT;
 	s->shared_conn = strcmp(path, ":memory:") == 0;
 	s->queue_max = STORE_QUEUE_MAX;
+	s->raw_keep_ms = STORE_RAW_KEEP_MS;
+	s->agg_keep_ms = STORE_AGG_KEEP_MS;
 	s->stats.recording = true;
 	rc = sync_init(s);
 	if (rc) {
@@ -655,6 +1281,8 @@ struct store *store_open(const char *path, int flush_ms, char *err, size_t errle
 
 	if (conn_open(path, false, &s->wdb, err, errlen))
 		goto out_sync_done;
+	if (exec_sql(s->wdb, path, STORE_WRITER_CACHE, "cannot set PRAGMAs", err, errlen))
+		goto out_close_wdb;
 	if (store_migrate(s, err, errlen))
 		goto out_close_wdb;
 	if (store_prepare(s, err, errlen))
@@ -663,21 +1291,26 @@ struct store *store_open(const char *path, int flush_ms, char *err, size_t errle
 		s->rdb = s->wdb;
 	else if (conn_open(path, true, &s->rdb, err, errlen))
 		goto out_finalize;
+	if (!s->shared_conn &&
+	    (conn_open(path, false, &s->sdb, err, errlen) ||
+	     exec_sql(s->sdb, path, "PRAGMA synchronous=FULL",
+		      "cannot set PRAGMAs", err, errlen)))
+		goto out_close_sdb;
 
 	rc = pthread_create(&s->writer, NULL, store_writer_main, s);
 	if (rc) {
 		set_err(err, errlen, "%s: cannot start writer thread: %s",
 			path, strerror(rc));
-		goto out_close_rdb;
+		goto out_close_sdb;
 	}
 	goto out;
 
-out_close_rdb:
+out_close_sdb:
+	sqlite3_close(s->sdb);
 	if (!s->shared_conn)
 		sqlite3_close(s->rdb);
 out_finalize:
-	sqlite3_finalize(s->put_node);
-	sqlite3_finalize(s->ins_event);
+	store_finalize(s);
 out_close_wdb:
 	sqlite3_close(s->wdb);
 out_sync_done:
@@ -707,9 +1340,9 @@ void store_close(struct store *s)
 		fprintf(stderr, "vigil: store: %zu rows not saved at close: %s\n",
 			s->rows_lost, s->stats.last_error);
 
-	sqlite3_finalize(s->put_node);
-	sqlite3_finalize(s->ins_event);
+	store_finalize(s);
 	if (!s->shared_conn) {
+		sqlite3_close(s->sdb);
 		sqlite3_close(s->rdb);
 		sqlite3_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	}
@@ -720,8 +1353,30 @@ void store_close(struct store *s)
 	free(s);
 }
 
-/* Append r to the queue, or refuse it.  Takes ownership of r. */
-static int store_enqueue(struct store *s, struct row *r)
+/* A row holding a copy of the caller's struct src (size bytes).  If tail is
+ * not 0, the struct's last field is a string of tail_size bytes at offset
+ * tail: it is copied up to its end only and terminated. */
+static struct row *row_new(enum row_kind kind, const void *src, size_t size,
+			   size_t tail, size_t tail_size)
+{
+	struct row *r;
+	size_t len = size;
+
+	if (tail)
+		len = tail + strnlen((const char *)src + tail, tail_size - 1) + 1;
+	r = malloc(sizeof(*r) + len);
+	if (r) {
+		r->kind = kind;
+		memcpy(r->data, src, len);
+		if (tail)
+			((char *)r->data)[len - 1] = '\0';
+	}
+	return r;
+}
+
+/* Append r to the queue, or refuse it.  Takes ownership of r.  On success
+ * *ticket (if not NULL) = its seq. */
+static int store_enqueue(struct store *s, struct row *r, uint64_t *ticket)
 {
 	int rc = 0;
 
@@ -733,6 +1388,10 @@ static int store_enqueue(struct store *s, struct row *r)
 		goto out_unlock;
 	}
 	r->seq = ++s->last_seq;
+	if (ticket)
+		*ticket = r->seq;
+	if (!s->pending)
+		s->head_ms = clock_ms(CLOCK_MONOTONIC);
 	if (s->tail)
 		s->tail->next = r;
 	else
@@ -750,19 +1409,21 @@ out_unlock:
 	return rc;
 }
 
-int store_add_event(struct store *s, const struct store_event *e)
+#define TERMINATE(field) ((field)[sizeof(field) - 1] = '\0')
+
+int store_add_event_ticket(struct store *s, const struct store_event *e,
+			   uint64_t *ticket)
 {
 	struct row *r;
 	struct store_event *c;
 
 	if (!s || !e)
 		return -EINVAL;
-	r = malloc(sizeof(*r));
+	r = row_new(ROW_EVENT, e, sizeof(*e), offsetof(struct store_event, detail),
+		    sizeof(e->detail));
 	if (!r)
 		return -ENOMEM;
-	r->kind = ROW_EVENT;
-	c = &r->u.ev;
-	*c = *e;
+	c = (void *)r->data;
 	c->id = 0;
 	c->node[sizeof(c->node) - 1] = '\0';
 	c->group[sizeof(c->group) - 1] = '\0';
@@ -770,29 +1431,202 @@ int store_add_event(struct store *s, const struct store_event *e)
 	c->from_state[sizeof(c->from_state) - 1] = '\0';
 	c->to_state[sizeof(c->to_state) - 1] = '\0';
 	c->rule[sizeof(c->rule) - 1] = '\0';
-	c->detail[sizeof(c->detail) - 1] = '\0';
-	return store_enqueue(s, r);
+	return store_enqueue(s, r, ticket);
 }
 
-int store_put_node(struct store *s, const struct store_node *n)
+int store_add_event(struct store *s, const struct store_event *e)
+{
+	return store_add_event_ticket(s, e, NULL);
+}
+
+int store_put_node_ticket(struct store *s, const struct store_node *n,
+			  uint64_t *ticket)
 {
 	struct row *r;
 	struct store_node *c;
 
 	if (!s || !n || !n->name[0])
 		return -EINVAL;
-	r = malloc(sizeof(*r));
+	r = row_new(ROW_NODE, n, sizeof(*n), 0, 0);
 	if (!r)
 		return -ENOMEM;
-	r->kind = ROW_NODE;
-	c = &r->u.node;
-	*c = *n;
+	c = (void *)r->data;
 	c->name[sizeof(c->name) - 1] = '\0';
 	c->group[sizeof(c->group) - 1] = '\0';
 	c->version[sizeof(c->version) - 1] = '\0';
 	c->boot_id[sizeof(c->boot_id) - 1] = '\0';
 	c->state[sizeof(c->state) - 1] = '\0';
-	return store_enqueue(s, r);
+	return store_enqueue(s, r, ticket);
+}
+
+int store_put_node(struct store *s, const struct store_node *n)
+{
+	return store_put_node_ticket(s, n, NULL);
+}
+
+int store_add_sample_ticket(struct store *s, const struct store_sample *x,
+			    uint64_t *ticket)
+{
+	struct row *r;
+	struct store_sample *c;
+
+	if (!s || !x || !x->node[0])
+		return -EINVAL;
+	r = row_new(ROW_SAMPLE, x, sizeof(*x), 0, 0);
+	if (!r)
+		return -ENOMEM;
+	c = (void *)r->data;
+	TERMINATE(c->node);
+	return store_enqueue(s, r, ticket);
+}
+
+int store_add_sample(struct store *s, const struct store_sample *x)
+{
+	return store_add_sample_ticket(s, x, NULL);
+}
+
+int store_add_failover(struct store *s, const struct store_failover *f,
+		       uint64_t *ticket)
+{
+	struct row *r;
+	struct store_failover *c;
+
+	if (!s || !f || !f->group[0])
+		return -EINVAL;
+	r = row_new(ROW_FAILOVER, f, sizeof(*f), offsetof(struct store_failover, detail),
+		    sizeof(f->detail));
+	if (!r)
+		return -ENOMEM;
+	c = (void *)r->data;
+	c->id = 0;
+	TERMINATE(c->group);
+	TERMINATE(c->old_leader);
+	TERMINATE(c->new_leader);
+	TERMINATE(c->outcome);
+	TERMINATE(c->reason);
+	return store_enqueue(s, r, ticket);
+}
+
+int store_add_hook_run(struct store *s, const struct store_hook_run *h,
+		       uint64_t *ticket)
+{
+	struct row *r;
+	struct store_hook_run *c;
+
+	if (!s || !h || !h->node[0] || !h->hook[0])
+		return -EINVAL;
+	r = row_new(ROW_HOOK_RUN, h, sizeof(*h), offsetof(struct store_hook_run, output),
+		    sizeof(h->output));
+	if (!r)
+		return -ENOMEM;
+	c = (void *)r->data;
+	TERMINATE(c->node);
+	TERMINATE(c->group);
+	TERMINATE(c->hook);
+	return store_enqueue(s, r, ticket);
+}
+
+int store_add_audit(struct store *s, const struct store_audit *a,
+		    uint64_t *ticket)
+{
+	struct row *r;
+	struct store_audit *c;
+
+	if (!s || !a || !a->operator_name[0] || !a->command[0])
+		return -EINVAL;
+	r = row_new(ROW_AUDIT, a, sizeof(*a), offsetof(struct store_audit, detail),
+		    sizeof(a->detail));
+	if (!r)
+		return -ENOMEM;
+	c = (void *)r->data;
+	TERMINATE(c->operator_name);
+	TERMINATE(c->role);
+	TERMINATE(c->command);
+	TERMINATE(c->target);
+	TERMINATE(c->reason);
+	TERMINATE(c->result);
+	TERMINATE(c->node);
+	TERMINATE(c->group);
+	return store_enqueue(s, r, ticket);
+}
+
+uint64_t store_committed_ticket(struct store *s)
+{
+	if (!s)
+		return 0;
+	return atomic_load_explicit(&s->committed_ticket, memory_order_acquire);
+}
+
+void store_set_commit_hook(struct store *s, void (*fn)(void *arg), void *arg)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->hook_lock);
+	s->hook_fn = fn;
+	s->hook_arg = arg;
+	pthread_mutex_unlock(&s->hook_lock);
+}
+
+void store_set_retention(struct store *s, int64_t raw_keep_ms, int64_t agg_keep_ms)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->raw_keep_ms = raw_keep_ms > 0 ? raw_keep_ms : 0;
+	s->agg_keep_ms = agg_keep_ms > 0 ? agg_keep_ms : 0;
+	pthread_cond_signal(&s->wake);  /* an idle writer re-plans its wait */
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_prune_step(struct store *s)
+{
+	uint64_t req;
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	req = ++s->prune_req;
+	pthread_cond_signal(&s->wake);
+	while (s->prune_done < req)
+		pthread_cond_wait(&s->done, &s->lock);
+	rc = s->prune_result;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int store_group_set_epoch_sync(struct store *s, const char *group, int64_t epoch,
+			       const char *leader)
+{
+	pthread_mutex_t *lock;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int rc = -EINVAL;
+
+	if (!s || !group || !group[0] || strlen(group) > STORE_NAME_MAX || epoch < 0)
+		goto out;
+	lock = s->shared_conn ? &s->db_lock : &s->sync_lock;
+	db = s->shared_conn ? s->wdb : s->sdb;
+	rc = -EIO;
+	pthread_mutex_lock(lock);
+	if (sqlite3_prepare_v2(db, store_sql_group_set_epoch, -1, &st, NULL) != SQLITE_OK)
+		goto out_unlock;
+	if (sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, epoch) != SQLITE_OK ||
+	    (leader && leader[0] ?
+	     sqlite3_bind_text(st, 3, leader, -1, SQLITE_STATIC) :
+	     sqlite3_bind_null(st, 3)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, clock_ms(CLOCK_REALTIME)) != SQLITE_OK)
+		goto out_finalize;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out_finalize;
+	rc = sqlite3_changes(db) > 0 ? 0 : -ESTALE;
+out_finalize:
+	sqlite3_finalize(st);
+out_unlock:
+	pthread_mutex_unlock(lock);
+out:
+	return rc;
 }
 
 /* Wait for the rows queued so far, or for the first failed attempt after the
@@ -811,6 +1645,8 @@ int store_flush(struct store *s)
 	gen = s->fail_gen;
 	if (s->committed_seq < target) {
 		s->flush_req++;
+		if (s->flush_target < target)
+			s->flush_target = target;
 		pthread_cond_signal(&s->wake);
 		while (s->committed_seq < target && s->fail_gen == gen)
 			pthread_cond_wait(&s->done, &s->lock);
@@ -849,6 +1685,16 @@ void store_debug_fail_writes(struct store *s, bool fail)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void store_debug_pause_pruning(struct store *s, bool pause)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->prune_paused = pause;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
 void store_event_init(struct store_event *e)
 {
 	if (!e)
@@ -859,6 +1705,33 @@ void store_event_init(struct store_event *e)
 	e->sd_ms = NAN;
 	e->samples = -1;
 	e->hb_age_ms = -1;
+}
+
+void store_sample_init(struct store_sample *x)
+{
+	if (!x)
+		return;
+	memset(x, 0, sizeof(*x));
+	x->cpu = NAN;
+	x->mem = NAN;
+	x->load1 = NAN;
+	x->disk = NAN;
+	x->rtt_ms = NAN;
+	x->errors = NAN;
+	x->latency_ms = NAN;
+}
+
+void store_failover_init(struct store_failover *f)
+{
+	if (!f)
+		return;
+	memset(f, 0, sizeof(*f));
+	f->started_ms = -1;
+	f->detected_ms = -1;
+	f->decided_ms = -1;
+	f->promoted_ms = -1;
+	f->finished_ms = -1;
+	f->epoch = -1;
 }
 
 /* --- reads ------------------------------------------------------------ */
@@ -873,6 +1746,17 @@ static void reader_unlock(struct store *s)
 {
 	if (s->shared_conn)
 		pthread_mutex_unlock(&s->db_lock);
+}
+
+sqlite3 *store_reader_begin(struct store *s)
+{
+	reader_lock(s);
+	return s->rdb;
+}
+
+void store_reader_end(struct store *s)
+{
+	reader_unlock(s);
 }
 
 /* NULL reads back as "". */
@@ -895,6 +1779,25 @@ static int64_t column_int64(sqlite3_stmt *st, int i)
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return -1;
 	return sqlite3_column_int64(st, i);
+}
+
+void store_event_from_row(sqlite3_stmt *st, struct store_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(st, 0);
+	e->ts_ms = sqlite3_column_int64(st, 1);
+	column_str(st, 2, e->node, sizeof(e->node));
+	column_str(st, 3, e->group, sizeof(e->group));
+	column_str(st, 4, e->kind, sizeof(e->kind));
+	column_str(st, 5, e->from_state, sizeof(e->from_state));
+	column_str(st, 6, e->to_state, sizeof(e->to_state));
+	column_str(st, 7, e->rule, sizeof(e->rule));
+	e->phi = column_double(st, 8);
+	e->mean_ms = column_double(st, 9);
+	e->sd_ms = column_double(st, 10);
+	e->samples = (int)column_int64(st, 11);
+	e->hb_age_ms = column_int64(st, 12);
+	column_str(st, 13, e->detail, sizeof(e->detail));
 }
 
 int store_load_nodes(struct store *s, store_node_cb cb, void *arg)
@@ -981,21 +1884,7 @@ int store_query_events(struct store *s, const char *node, const char *kind,
 		goto out_finalize;
 
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.id = sqlite3_column_int64(st, 0);
-		e.ts_ms = sqlite3_column_int64(st, 1);
-		column_str(st, 2, e.node, sizeof(e.node));
-		column_str(st, 3, e.group, sizeof(e.group));
-		column_str(st, 4, e.kind, sizeof(e.kind));
-		column_str(st, 5, e.from_state, sizeof(e.from_state));
-		column_str(st, 6, e.to_state, sizeof(e.to_state));
-		column_str(st, 7, e.rule, sizeof(e.rule));
-		e.phi = column_double(st, 8);
-		e.mean_ms = column_double(st, 9);
-		e.sd_ms = column_double(st, 10);
-		e.samples = (int)column_int64(st, 11);
-		e.hb_age_ms = column_int64(st, 12);
-		column_str(st, 13, e.detail, sizeof(e.detail));
+		store_event_from_row(st, &e);
 		if (cb(&e, arg)) {
 			step = SQLITE_DONE;
 			break;

@@ -2,13 +2,30 @@
  *
  * One SQLite file in WAL mode (synchronous=NORMAL).  Writes are queued by the
  * caller (the collector's event-loop thread) and committed by one writer
- * thread with its own connection, in batches: one transaction at least every
- * flush_ms or every STORE_BATCH_ROWS rows, whichever comes first, so the event
- * loop never waits on a commit.  Reads use a second connection and are meant
- * for the event-loop thread (WAL readers do not block the writer).
+ * thread with its own connection, in batches, so the event loop never waits
+ * on a commit: a transaction starts once its oldest row has waited flush_ms
+ * (or at once if the previous commit took longer) and holds at most
+ * STORE_BATCH_ROWS rows.  Under load, batches grow to what arrived during
+ * the last commit: the per-node index costs a page write per node per
+ * commit, not per row.  Reads use a second connection and are meant for the
+ * event-loop thread (WAL readers do not block the writer).
  *
  * Schema versions are applied with PRAGMA user_version migrations.
  * Timestamps are wall-clock milliseconds since 1970 (UTC).
+ *
+ * History is one table: failovers, hook runs and operator audit rows are
+ * kept in their own tables (the structure) AND as a summary row in events
+ * (kind "failover", "hook", "audit"), written in the same transaction.
+ * Metric samples are kept raw and as per-minute aggregates; only those two
+ * tables are ever pruned (store_set_retention()).
+ *
+ * Tickets.  Every queued row gets a ticket, its position in the queue
+ * (1, 2, ...).  Rows commit in queue order, so store_committed_ticket() is the
+ * highest ticket such that every row up to it is committed: the collector
+ * acknowledges an agent's event once its ticket is at or below it.
+ *
+ * Reads (store_load_nodes(), store_query_events() and store/history.h) run
+ * on a second connection, from the caller's thread.
  *
  * Ownership: every function that takes a struct copies what it needs; the
  * caller keeps ownership of its arguments.
@@ -20,14 +37,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
-#define STORE_BATCH_ROWS     1000
+#define STORE_SCHEMA_VERSION 2
+#define STORE_BATCH_ROWS     100000 /* rows per transaction, at most */
 #define STORE_QUEUE_MAX      200000 /* rows queued before store_add_* refuses */
 
 #define STORE_NAME_MAX   64         /* names: [A-Za-z0-9._-]{1,64} */
 #define STORE_STATE_MAX  15
 #define STORE_RULE_MAX   63
 #define STORE_DETAIL_MAX 1023
+#define STORE_TEXT_MAX   255
+
+#define STORE_PRUNE_STEP_ROWS 1000  /* rows one prune step deletes at most */
+#define STORE_RAW_KEEP_MS     (7LL * 24 * 3600 * 1000)   /* default retention */
+#define STORE_AGG_KEEP_MS     (90LL * 24 * 3600 * 1000)
 
 /* One row of the events table: a state transition with its evidence, a
  * connection event, an agent-reported event or a collector event. */
@@ -60,6 +82,64 @@ struct store_node {
 	int64_t last_seen_ms;
 };
 
+/* One metric sample of a node.  NAN = unknown (stored as NULL, ignored by
+ * the per-minute aggregates). */
+struct store_sample {
+	char node[STORE_NAME_MAX + 1];
+	int64_t ts_ms;
+	double cpu, mem, load1, disk, rtt_ms, errors, latency_ms;
+};
+
+/* One failover of a group, written once, when it has ended (completed or
+ * aborted).  Timestamps -1 = that step did not happen (NULL).  Its events
+ * summary row: ts_ms = the latest known timestamp, node = old_leader,
+ * rule = outcome, detail = "epoch E: OLD -> NEW: reason". */
+struct store_failover {
+	int64_t id;                       /* set by the store on read; ignored on add */
+	char group[STORE_NAME_MAX + 1];
+	int64_t started_ms;               /* the failover began */
+	int64_t detected_ms;              /* the leader was found failed */
+	int64_t decided_ms;               /* a new leader was chosen */
+	int64_t promoted_ms;              /* the new leader confirmed its promotion */
+	int64_t finished_ms;              /* hooks done, failover over */
+	char old_leader[STORE_NAME_MAX + 1];
+	char new_leader[STORE_NAME_MAX + 1];
+	int64_t epoch;                    /* the epoch it established; -1 = none */
+	char outcome[16];                 /* "promoted", "aborted", "failed", ... */
+	char reason[STORE_TEXT_MAX + 1];
+	char detail[STORE_DETAIL_MAX + 1];
+};
+
+/* One run of an operator hook script.  Events summary row: node, group,
+ * rule = hook, detail = "rc=RC duration_ms=D". */
+struct store_hook_run {
+	int64_t ts_ms;                    /* when it ended */
+	char node[STORE_NAME_MAX + 1];    /* where it ran */
+	char group[STORE_NAME_MAX + 1];
+	char hook[STORE_RULE_MAX + 1];    /* "promote", "demote", ... */
+	int64_t epoch;                    /* -1 = none */
+	int rc;                           /* exit status; negative = killed / not run */
+	int64_t duration_ms;
+	char output[STORE_DETAIL_MAX + 1];/* the head of its output */
+};
+
+/* One operator command, allowed or not.  node and group say what it was
+ * about ("" if nothing in particular) and only index the events summary row
+ * (rule = command, detail = "OPERATOR (ROLE): COMMAND TARGET: RESULT"). */
+struct store_audit {
+	int64_t ts_ms;
+	char operator_name[STORE_NAME_MAX + 1];
+	char role[16];
+	char command[STORE_RULE_MAX + 1];
+	char target[STORE_TEXT_MAX + 1];
+	char reason[STORE_TEXT_MAX + 1];
+	bool dry_run;
+	char result[16];                  /* "ok", "refused", "failed", ... */
+	char node[STORE_NAME_MAX + 1];
+	char group[STORE_NAME_MAX + 1];
+	char detail[STORE_DETAIL_MAX + 1];
+};
+
 struct store_stats {
 	uint64_t rows_queued;     /* accepted by store_add_* / store_put_* */
 	uint64_t rows_written;    /* committed */
@@ -69,6 +149,8 @@ struct store_stats {
 	size_t queue_depth;       /* rows waiting now */
 	bool recording;           /* false while the last commit failed */
 	char last_error[256];     /* "" or the last SQLite error, with the file name */
+	uint64_t rows_pruned;     /* samples and samples_1m rows deleted by retention */
+	uint64_t prune_steps;     /* prune steps run (each deletes <= STORE_PRUNE_STEP_ROWS) */
 };
 
 struct store;
@@ -87,6 +169,61 @@ void store_close(struct store *s);
  * queue is full (the row is counted in rows_refused), or -EINVAL. */
 int store_add_event(struct store *s, const struct store_event *e);
 int store_put_node(struct store *s, const struct store_node *n);
+
+/* The same, and on success *ticket (if not NULL) = the row's ticket. */
+int store_add_event_ticket(struct store *s, const struct store_event *e,
+			   uint64_t *ticket);
+int store_put_node_ticket(struct store *s, const struct store_node *n,
+			  uint64_t *ticket);
+
+/* A sample: the writer inserts the raw row and folds it into the node's
+ * samples_1m row for floor(ts_ms / 60000) * 60000 (running mean and max of
+ * each metric, NULLs ignored; n counts samples).  -EINVAL without a node. */
+int store_add_sample(struct store *s, const struct store_sample *x);
+int store_add_sample_ticket(struct store *s, const struct store_sample *x,
+			    uint64_t *ticket);
+
+/* Structured rows, each with its events summary row (see the structs).
+ * ticket may be NULL.  -EINVAL without a group (failover), node and hook
+ * (hook run) or operator and command (audit). */
+int store_add_failover(struct store *s, const struct store_failover *f,
+		       uint64_t *ticket);
+int store_add_hook_run(struct store *s, const struct store_hook_run *h,
+		       uint64_t *ticket);
+int store_add_audit(struct store *s, const struct store_audit *a,
+		    uint64_t *ticket);
+
+/* The highest ticket such that every row up to it is committed (0 before the
+ * first commit).  Thread-safe, lock-free. */
+uint64_t store_committed_ticket(struct store *s);
+
+/* fn(arg) is called from the writer thread after each successful commit,
+ * once store_committed_ticket() already covers it.  It must be quick and must
+ * not call into this store but for store_committed_ticket() (the collector
+ * calls lws_cancel_service()).  NULL
+ * removes it; once this returns, the previous hook is neither running nor
+ * called again. */
+void store_set_commit_hook(struct store *s, void (*fn)(void *arg), void *arg);
+
+/* Keep raw samples raw_keep_ms and per-minute aggregates agg_keep_ms (by
+ * their timestamps against the wall clock; 0 or less = forever).  Defaults:
+ * STORE_RAW_KEEP_MS and STORE_AGG_KEEP_MS.  The writer thread prunes between
+ * batches, at most once a second, in steps of at most STORE_PRUNE_STEP_ROWS
+ * rows, each its own short transaction, and stops a pass early when rows are
+ * waiting.  Events, failovers, hook runs, audit and alerts are never pruned. */
+void store_set_retention(struct store *s, int64_t raw_keep_ms, int64_t agg_keep_ms);
+
+/* Run one prune step now, on the writer thread, and wait for it (for tests
+ * and tools).  Returns the rows it deleted (0..STORE_PRUNE_STEP_ROWS) or
+ * -EIO. */
+int store_prune_step(struct store *s);
+
+/* Set a group's epoch and leader and return only once that is durable
+ * (its own connection with synchronous=FULL; the queue is bypassed).
+ * 0; -ESTALE, changing nothing, when epoch is lower than the stored one (an
+ * equal epoch rewrites the leader); -EINVAL; -EIO.  Thread-safe. */
+int store_group_set_epoch_sync(struct store *s, const char *group, int64_t epoch,
+			       const char *leader);
 
 /* Block until every row queued before this call is committed or has failed.
  * 0 when committed, -EIO when the last commit failed. */
@@ -114,6 +251,12 @@ int64_t store_count_events(struct store *s, const char *kind);
 /* An event struct with every "not applicable" field set. */
 void store_event_init(struct store_event *e);
 
+/* Zeroed, with every metric NAN. */
+void store_sample_init(struct store_sample *x);
+
+/* Zeroed, with every timestamp and the epoch -1. */
+void store_failover_init(struct store_failover *f);
+
 /* For tests and tuning: cap the queue at max rows (0 = STORE_QUEUE_MAX).
  * Rows already queued are kept; only new rows are refused. */
 void store_set_queue_max(struct store *s, size_t max);
@@ -123,5 +266,29 @@ void store_set_queue_max(struct store *s, size_t max);
  * goes through the normal rollback / keep rows / retry path.  Turning it off
  * wakes the writer to retry at once. */
 void store_debug_fail_writes(struct store *s, bool fail);
+
+/* Test hook: while paused, the writer does not prune on its own;
+ * store_prune_step() still runs the steps asked for. */
+void store_debug_pause_pruning(struct store *s, bool pause);
+
+/* For store/history.c only: the reader connection, taken (":memory:": locked)
+ * by store_reader_begin() and given back by store_reader_end(); and how an
+ * events row is read: select STORE_SQL_EVENT_COLUMNS, then
+ * store_event_from_row(). */
+struct sqlite3;
+struct sqlite3_stmt;
+/* The kinds of the summary rows (rare: a few a day), which the partial
+ * index events_rare_ts orders by time; a query whose kinds are all among
+ * them says STORE_SQL_RARE_KINDS, word for word, so SQLite can use it.  ORs,
+ * not IN: every insert evaluates it, and an IN list costs an ephemeral table
+ * each time (30 % of the insert rate, bench/store.sh). */
+#define STORE_SQL_RARE_KINDS "(kind = 'failover' OR kind = 'hook' OR kind = 'audit'" \
+	" OR kind = 'alert')"
+#define STORE_RARE_KINDS     { "failover", "hook", "audit", "alert" }
+#define STORE_SQL_EVENT_COLUMNS "id, ts_ms, node, grp, kind, from_state," \
+	" to_state, rule, phi, mean_ms, sd_ms, samples, hb_age_ms, detail"
+struct sqlite3 *store_reader_begin(struct store *s);
+void store_reader_end(struct store *s);
+void store_event_from_row(struct sqlite3_stmt *st, struct store_event *e);
 
 #endif

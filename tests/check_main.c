@@ -8,6 +8,7 @@ int main(void)
 	int nf;
 
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, history_suite());
 	srunner_add_suite(sr, phi_suite());
 	srunner_add_suite(sr, core_suite());
 	srunner_add_suite(sr, outbox_suite());

@@ -1,5 +1,7 @@
 /* check_store.c — unit tests for store/: schema, round trips, queries, the
- * queue and the writer thread's failure handling.
+ * queue and the writer thread's failure handling; schema v2's rows (samples
+ * and their aggregates, failovers, hook runs, audit), tickets and the commit
+ * hook, retention, epochs.  (Queries of store/history.h: check_history.c.)
  *
  * Every test opens a fresh store: ":memory:" unless a real file matters, then
  * a file in a mkdtemp() directory made by the checked fixture.  No sleeps:
@@ -7,10 +9,13 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -219,6 +224,10 @@ START_TEST(test_migration_sets_user_version)
 	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
 				 " ('nodes', 'events', 'meta', 'events_node_ts', 'events_ts')"), 5);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				 " ('groups', 'failovers', 'hook_runs', 'audit', 'alerts',"
+				 " 'samples', 'samples_1m', 'samples_node_ts', 'samples_ts',"
+				 " 'events_grp_ts', 'events_rare_ts', 'failovers_grp_started')"), 12);
 	sqlite3_close(db);
 
 	/* Opening again is a no-op migration. */
@@ -837,6 +846,666 @@ START_TEST(test_file_reads_during_writes)
 }
 END_TEST
 
+/* --- schema v2 ----------------------------------------------------------- */
+
+/* The schema of release 1, as it shipped (store.c's migration 1). */
+static const char v1_sql[] =
+	"CREATE TABLE nodes("
+	" name TEXT PRIMARY KEY, grp TEXT NOT NULL, priority INTEGER NOT NULL,"
+	" version TEXT, boot_id TEXT, state TEXT NOT NULL,"
+	" first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL);"
+	"CREATE TABLE events("
+	" id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, node TEXT NOT NULL,"
+	" grp TEXT NOT NULL, kind TEXT NOT NULL, from_state TEXT, to_state TEXT,"
+	" rule TEXT, phi REAL, mean_ms REAL, sd_ms REAL, samples INTEGER,"
+	" hb_age_ms INTEGER, detail TEXT);"
+	"CREATE INDEX events_node_ts ON events(node, ts_ms);"
+	"CREATE INDEX events_ts ON events(ts_ms);"
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	"INSERT INTO nodes VALUES('db-1', 'pg', 10, '1.0.0', 'b1', 'alive', 5, 50);"
+	"INSERT INTO events(ts_ms, node, grp, kind, from_state, to_state, rule,"
+	" hb_age_ms) VALUES(10, 'db-1', 'pg', 'state', NULL, 'alive', 'hello', NULL);"
+	"INSERT INTO events(ts_ms, node, grp, kind, from_state, to_state, rule,"
+	" hb_age_ms) VALUES(20, 'db-1', 'pg', 'state', 'alive', 'failed', 'phi', 1500);"
+	"INSERT INTO meta VALUES('created_by', 'vigil 1');"
+	"PRAGMA user_version=1;";
+
+START_TEST(test_migration_v1_to_v2)
+{
+	struct collected *c = collected_new();
+	struct store_sample x;
+	struct store *s;
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1_sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_ok(db_path, 0);
+	store_set_retention(s, 0, 0);                   /* keep the 1970 sample */
+	/* Old rows are all there and readable. */
+	ck_assert_int_eq(query(s, c, "db-1", NULL, 0, 0, 0), 2);
+	ck_assert_str_eq(c->ev[0].to_state, "failed");
+	ck_assert_int_eq(c->ev[0].hb_age_ms, 1500);
+	c->n = 0;
+	ck_assert_int_eq(store_load_nodes(s, collect_node, c), 0);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_str_eq(c->node[0].group, "pg");
+	/* New tables work. */
+	store_sample_init(&x);
+	strcpy(x.node, "db-1");
+	x.ts_ms = 60000;
+	x.cpu = 0.5;
+	ck_assert_int_eq(store_add_sample(s, &x), 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 3, "db-1"), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 2);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM meta"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT epoch FROM groups WHERE name = 'pg'"), 3);
+	/* The new indexes cover the old events too. */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events INDEXED BY events_grp_ts"
+				 " WHERE grp = 'pg'"), 2);
+	sqlite3_close(db);
+
+	/* And opening again changes nothing. */
+	s = open_ok(db_path, 0);
+	ck_assert_int_eq(store_count_events(s, NULL), 2);
+	store_close(s);
+	free(c);
+}
+END_TEST
+
+/* The plan of each query shape history.c builds: the index it relies on.
+ * (EXPLAIN QUERY PLAN's detail column names it.) */
+static void ck_plan(sqlite3 *db, const char *sql, const char *index)
+{
+	sqlite3_stmt *st = NULL;
+	char plan[512] = "";
+	size_t len = 0;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && len < sizeof(plan) - 1)
+		len += (size_t)snprintf(plan + len, sizeof(plan) - len, "%s; ",
+					(const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	ck_assert_msg(strstr(plan, index) != NULL, "%s\n  plan: %s\n  wanted %s", sql,
+		      plan, index);
+}
+
+START_TEST(test_query_plans)
+{
+	sqlite3 *db = NULL;
+
+	store_close(open_ok(db_path, 0));
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT " STORE_SQL_EVENT_COLUMNS " FROM events"
+		" WHERE 1 AND node = ? AND kind IN (?, ?) ORDER BY ts_ms DESC, id DESC LIMIT ?",
+		"events_node_ts (node=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND node = ?"
+		" AND +grp = ? AND id < ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
+		"events_node_ts (node=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND grp = ?"
+		" AND kind = ? ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_grp_ts (grp=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND "
+		STORE_SQL_RARE_KINDS " AND kind IN (?, ?) ORDER BY ts_ms DESC, id DESC LIMIT ?",
+		"events_rare_ts");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND kind = ?"
+		" ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_ts");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT ts_ms FROM events WHERE kind = 'state'"
+		" AND node = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC, id DESC LIMIT 1",
+		"events_node_ts (node=? AND ts_ms<?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN DELETE FROM samples WHERE ts_ms < ?1 LIMIT ?2",
+		"samples_ts");
+	ck_plan(db, "EXPLAIN QUERY PLAN DELETE FROM samples_1m WHERE minute_ms < ?1 LIMIT ?2",
+		"samples_1m_minute");
+	sqlite3_close(db);
+}
+END_TEST
+
+/* --- samples ---------------------------------------------------------- */
+
+static void add_sample_ok(struct store *s, const char *node, int64_t ts_ms,
+			  double cpu, double mem, double disk, double rtt_ms)
+{
+	struct store_sample x;
+
+	store_sample_init(&x);
+	snprintf(x.node, sizeof(x.node), "%s", node);
+	x.ts_ms = ts_ms;
+	x.cpu = cpu;
+	x.mem = mem;
+	x.disk = disk;
+	x.rtt_ms = rtt_ms;
+	ck_assert_int_eq(store_add_sample(s, &x), 0);
+}
+
+static double sql_double(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	double v;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+START_TEST(test_samples_and_minutes)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct store_sample x;
+	sqlite3 *db = NULL;
+
+	store_set_retention(s, 0, 0);                   /* 1970 is older than any default */
+
+	/* Minute [60000, 120000) of a: cpu 1, 2, 6 (mean 3, max 6); mem once
+	 * unknown (mean of 10 and 40); rtt never known; disk max 0.75. */
+	add_sample_ok(s, "a", 60000, 1.0, 10.0, 0.5, NAN);
+	add_sample_ok(s, "a", 75000, 2.0, NAN, 0.75, NAN);
+	add_sample_ok(s, "a", 119999, 6.0, 40.0, 0.25, NAN);
+	/* The next minute, and before 1970 (floor, not truncation). */
+	add_sample_ok(s, "a", 120000, 9.0, 1.0, 0.1, 3.0);
+	add_sample_ok(s, "a", -1, 4.0, NAN, NAN, NAN);
+	/* Same minute, another node. */
+	add_sample_ok(s, "b", 61000, 100.0, NAN, NAN, 8.0);
+	store_sample_init(&x);
+	ck_assert_int_eq(store_add_sample(s, &x), -EINVAL);     /* no node */
+	ck_assert_int_eq(store_add_sample(s, NULL), -EINVAL);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples"), 6);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples WHERE node = 'a'"
+				 " AND ts_ms = 75000 AND mem IS NULL AND rtt_ms IS NULL"
+				 " AND load1 IS NULL AND cpu = 2"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples_1m"), 4);
+	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m WHERE node = 'a'"
+				 " AND minute_ms = 60000"), 3);
+	ck_assert_double_eq_tol(sql_double(db, "SELECT cpu_avg FROM samples_1m"
+					   " WHERE node = 'a' AND minute_ms = 60000"), 3.0, 1e-9);
+	ck_assert_double_eq(sql_double(db, "SELECT cpu_max FROM samples_1m"
+				       " WHERE node = 'a' AND minute_ms = 60000"), 6.0);
+	ck_assert_double_eq_tol(sql_double(db, "SELECT mem_avg FROM samples_1m"
+					   " WHERE node = 'a' AND minute_ms = 60000"), 25.0, 1e-9);
+	ck_assert_double_eq(sql_double(db, "SELECT mem_max FROM samples_1m"
+				       " WHERE node = 'a' AND minute_ms = 60000"), 40.0);
+	ck_assert_double_eq(sql_double(db, "SELECT disk_max FROM samples_1m"
+				       " WHERE node = 'a' AND minute_ms = 60000"), 0.75);
+	ck_assert(isnan(sql_double(db, "SELECT rtt_avg FROM samples_1m"
+				   " WHERE node = 'a' AND minute_ms = 60000")));
+	ck_assert(isnan(sql_double(db, "SELECT rtt_max FROM samples_1m"
+				   " WHERE node = 'a' AND minute_ms = 60000")));
+	ck_assert(isnan(sql_double(db, "SELECT load1_avg FROM samples_1m"
+				   " WHERE node = 'a' AND minute_ms = 60000")));
+	ck_assert_double_eq(sql_double(db, "SELECT rtt_avg FROM samples_1m"
+				       " WHERE node = 'a' AND minute_ms = 120000"), 3.0);
+	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m WHERE node = 'a'"
+				 " AND minute_ms = -60000"), 1);
+	ck_assert_double_eq(sql_double(db, "SELECT cpu_max FROM samples_1m"
+				       " WHERE node = 'b' AND minute_ms = 60000"), 100.0);
+	ck_assert_double_eq(sql_double(db, "SELECT rtt_max FROM samples_1m"
+				       " WHERE node = 'b' AND minute_ms = 60000"), 8.0);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A mean folded one sample at a time stays the mean. */
+START_TEST(test_minute_running_mean)
+{
+	struct store *s = open_ok(db_path, 5);
+	sqlite3 *db = NULL;
+	int i;
+
+	store_set_retention(s, 0, 0);                   /* 1970 is older than any default */
+
+	for (i = 0; i < 600; i++)       /* 0.1 s apart: 6 minutes of i % 7 */
+		add_sample_ok(s, "m", 600000 + i * 100, (double)(i % 7),
+			      i % 3 ? (double)i : NAN, NAN, NAN);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples_1m"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m"), 600);
+	ck_assert_int_eq(sql_int(db, "SELECT mem_n FROM samples_1m"), 400);
+	ck_assert_double_eq_tol(sql_double(db, "SELECT cpu_avg FROM samples_1m"),
+				sql_double(db, "SELECT avg(cpu) FROM samples"), 1e-9);
+	ck_assert_double_eq_tol(sql_double(db, "SELECT mem_avg FROM samples_1m"),
+				sql_double(db, "SELECT avg(mem) FROM samples"), 1e-9);
+	ck_assert_double_eq(sql_double(db, "SELECT mem_max FROM samples_1m"), 599.0);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* --- structured rows -------------------------------------------------- */
+
+START_TEST(test_failover_hook_audit_rows)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_failover f;
+	struct store_hook_run h;
+	struct store_audit a;
+	sqlite3 *db = NULL;
+	uint64_t t1 = 0;
+	uint64_t t2 = 0;
+	uint64_t t3 = 0;
+
+	store_failover_init(&f);
+	strcpy(f.group, "pg");
+	f.started_ms = 1000;
+	f.detected_ms = 1000;
+	f.decided_ms = 1200;
+	f.promoted_ms = 1500;
+	f.finished_ms = 1700;
+	strcpy(f.old_leader, "db-1");
+	strcpy(f.new_leader, "db-2");
+	f.epoch = 4;
+	strcpy(f.outcome, "promoted");
+	strcpy(f.reason, "leader failed");
+	ck_assert_int_eq(store_add_failover(s, &f, &t1), 0);
+
+	memset(&h, 0, sizeof(h));
+	h.ts_ms = 1600;
+	strcpy(h.node, "db-2");
+	strcpy(h.group, "pg");
+	strcpy(h.hook, "promote");
+	h.epoch = 4;
+	h.rc = 0;
+	h.duration_ms = 90;
+	strcpy(h.output, "promoted\n");
+	ck_assert_int_eq(store_add_hook_run(s, &h, &t2), 0);
+
+	memset(&a, 0, sizeof(a));
+	a.ts_ms = 1800;
+	strcpy(a.operator_name, "alice");
+	strcpy(a.role, "admin");
+	strcpy(a.command, "maintenance");
+	strcpy(a.target, "db-1");
+	strcpy(a.reason, "disk swap");
+	a.dry_run = true;
+	strcpy(a.result, "ok");
+	strcpy(a.node, "db-1");
+	strcpy(a.group, "pg");
+	ck_assert_int_eq(store_add_audit(s, &a, &t3), 0);
+	ck_assert_uint_eq(t2, t1 + 1);
+	ck_assert_uint_eq(t3, t2 + 1);
+
+	strcpy(f.group, "");
+	ck_assert_int_eq(store_add_failover(s, &f, NULL), -EINVAL);
+	strcpy(h.hook, "");
+	ck_assert_int_eq(store_add_hook_run(s, &h, NULL), -EINVAL);
+	strcpy(a.command, "");
+	ck_assert_int_eq(store_add_audit(s, &a, NULL), -EINVAL);
+	ck_assert_int_eq(store_flush(s), 0);
+
+	/* One summary row each in events. */
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 3);
+	ck_assert_str_eq(c->ev[0].kind, "audit");
+	ck_assert_int_eq(c->ev[0].ts_ms, 1800);
+	ck_assert_str_eq(c->ev[0].node, "db-1");
+	ck_assert_str_eq(c->ev[0].rule, "maintenance");
+	ck_assert_str_eq(c->ev[0].detail, "alice (admin): maintenance db-1: ok (dry run)");
+	ck_assert_str_eq(c->ev[1].kind, "failover");
+	ck_assert_int_eq(c->ev[1].ts_ms, 1700);
+	ck_assert_str_eq(c->ev[1].node, "db-1");
+	ck_assert_str_eq(c->ev[1].group, "pg");
+	ck_assert_str_eq(c->ev[1].rule, "promoted");
+	ck_assert_str_eq(c->ev[1].detail, "epoch 4: db-1 -> db-2: leader failed");
+	ck_assert_str_eq(c->ev[2].kind, "hook");
+	ck_assert_str_eq(c->ev[2].node, "db-2");
+	ck_assert_str_eq(c->ev[2].rule, "promote");
+	ck_assert_str_eq(c->ev[2].detail, "rc=0 duration_ms=90");
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM failovers WHERE grp = 'pg'"
+				 " AND started_ms = 1000 AND decided_ms = 1200"
+				 " AND promoted_ms = 1500 AND finished_ms = 1700"
+				 " AND old_leader = 'db-1' AND new_leader = 'db-2'"
+				 " AND epoch = 4 AND outcome = 'promoted'"
+				 " AND reason = 'leader failed' AND detail IS NULL"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM hook_runs WHERE node = 'db-2'"
+				 " AND hook = 'promote' AND rc = 0 AND duration_ms = 90"
+				 " AND epoch = 4 AND output = 'promoted\n'"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM audit WHERE operator = 'alice'"
+				 " AND role = 'admin' AND command = 'maintenance'"
+				 " AND target = 'db-1' AND reason = 'disk swap'"
+				 " AND dry_run = 1 AND result = 'ok'"), 1);
+	sqlite3_close(db);
+	free(c);
+}
+END_TEST
+
+/* --- tickets and the commit hook ---------------------------------------- */
+
+struct hook_log {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct store *s;
+	int calls;
+	uint64_t seen;          /* store_committed_ticket() inside the hook */
+};
+
+static void hook_log_init(struct hook_log *h, struct store *s)
+{
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	h->s = s;
+}
+
+static void hook_log_done(struct hook_log *h)
+{
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+}
+
+static void log_commit(void *arg)
+{
+	struct hook_log *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	h->calls++;
+	h->seen = store_committed_ticket(h->s);
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Wait (5 s at most) until the hook has seen ticket; its call count. */
+static int hook_wait(struct hook_log *h, uint64_t ticket)
+{
+	struct timespec deadline;
+	int calls;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	pthread_mutex_lock(&h->lock);
+	while (h->seen < ticket &&
+	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) == 0)
+		;
+	ck_assert_uint_ge(h->seen, ticket);
+	calls = h->calls;
+	pthread_mutex_unlock(&h->lock);
+	return calls;
+}
+
+START_TEST(test_tickets)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct store_event e;
+	struct store_node n;
+	struct store_sample x;
+	uint64_t t[4] = { 0 };
+	uint64_t refused = 77;
+
+	ck_assert_uint_eq(store_committed_ticket(s), 0);
+	ck_assert_uint_eq(store_committed_ticket(NULL), 0);
+	make_event(&e, 1, "a", "agent");
+	ck_assert_int_eq(store_add_event_ticket(s, &e, &t[0]), 0);
+	make_node(&n, "a", "alive", 1, 1);
+	ck_assert_int_eq(store_put_node_ticket(s, &n, &t[1]), 0);
+	store_sample_init(&x);
+	strcpy(x.node, "a");
+	ck_assert_int_eq(store_add_sample_ticket(s, &x, &t[2]), 0);
+	ck_assert_int_eq(store_add_event(s, &e), 0);            /* ticket 4, unseen */
+	ck_assert_int_eq(store_add_event_ticket(s, &e, &t[3]), 0);
+	ck_assert_uint_eq(t[0], 1);
+	ck_assert_uint_eq(t[1], 2);
+	ck_assert_uint_eq(t[2], 3);
+	ck_assert_uint_eq(t[3], 5);
+	ck_assert_uint_eq(store_committed_ticket(s), 0);        /* nothing committed yet */
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_uint_eq(store_committed_ticket(s), 5);
+
+	/* A refused row gets no ticket. */
+	store_set_queue_max(s, 1);
+	ck_assert_int_eq(store_add_event_ticket(s, &e, &t[0]), 0);
+	ck_assert_int_eq(store_add_event_ticket(s, &e, &refused), -ENOSPC);
+	ck_assert_uint_eq(refused, 77);
+	ck_assert_uint_eq(t[0], 6);
+
+	/* Failing commits do not move it; the retry does. */
+	store_debug_fail_writes(s, true);
+	ck_assert_int_eq(store_flush(s), -EIO);
+	ck_assert_uint_eq(store_committed_ticket(s), 5);
+	store_debug_fail_writes(s, false);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_uint_eq(store_committed_ticket(s), 6);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_commit_hook)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct hook_log h;
+	struct store_event e;
+	uint64_t t = 0;
+	int calls;
+	int i;
+
+	hook_log_init(&h, s);
+	store_set_commit_hook(s, log_commit, &h);
+	make_event(&e, 1, "a", "agent");
+	for (i = 0; i < 3 * 800; i++) {                 /* three commits */
+		ck_assert_int_eq(store_add_event_ticket(s, &e, &t), 0);
+		if (i % 800 == 799) {
+			ck_assert_int_eq(store_flush(s), 0);
+			calls = hook_wait(&h, t);
+			ck_assert_int_eq(calls, i / 800 + 1);
+		}
+	}
+	ck_assert_uint_eq(h.seen, 2400);
+
+	/* Removed: not called again. */
+	store_set_commit_hook(s, NULL, NULL);
+	ck_assert_int_eq(store_add_event_ticket(s, &e, &t), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_uint_eq(store_committed_ticket(s), t);
+	pthread_mutex_lock(&h.lock);
+	ck_assert_int_eq(h.calls, calls);
+	pthread_mutex_unlock(&h.lock);
+
+	/* Not called for a failed commit.  (It may still be called late for
+	 * the commit above, which had ended before the hook was set again.) */
+	store_set_commit_hook(s, log_commit, &h);
+	store_debug_fail_writes(s, true);
+	ck_assert_int_eq(store_add_event_ticket(s, &e, &t), 0);
+	ck_assert_int_eq(store_flush(s), -EIO);
+	store_set_commit_hook(s, NULL, NULL);
+	pthread_mutex_lock(&h.lock);
+	ck_assert_uint_lt(h.seen, t);
+	pthread_mutex_unlock(&h.lock);
+	ck_assert_uint_eq(store_committed_ticket(s), t - 1);
+	store_debug_fail_writes(s, false);
+	store_close(s);
+	hook_log_done(&h);
+}
+END_TEST
+
+/* --- retention ------------------------------------------------------- */
+
+static int64_t wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define HOUR_MS (3600LL * 1000)
+
+/* 2500 raw samples two to three hours old (42 minutes of aggregates), 10
+ * recent ones, and events as old as the oldest samples. */
+static void add_aged_rows(struct store *s, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < 2500; i++)
+		add_sample_ok(s, "old", now - 2 * HOUR_MS - i * 1000, 1.0, 2.0, 3.0, 4.0);
+	for (i = 0; i < 10; i++)
+		add_sample_ok(s, "new", now - i * 1000, 1.0, 2.0, 3.0, 4.0);
+	for (i = 0; i < 20; i++)
+		add_event_ok(s, now - 3 * HOUR_MS + i, "old", "state");
+	ck_assert_int_eq(store_flush(s), 0);
+}
+
+START_TEST(test_prune_steps)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	int64_t now = wall_now_ms();
+	struct store_stats st;
+	sqlite3 *db = NULL;
+	int minutes;
+
+	store_debug_pause_pruning(s, true);            /* only the steps asked for */
+	store_set_retention(s, 0, 0);                   /* forever */
+	add_aged_rows(s, now);
+	ck_assert_int_eq(store_prune_step(s), 0);
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	minutes = sql_int(db, "SELECT count(*) FROM samples_1m WHERE node = 'old'");
+	ck_assert_int_ge(minutes, 41);
+	ck_assert_int_le(minutes, 43);
+
+	/* Raw rows older than an hour go, at most 1000 a step; aggregates stay. */
+	store_set_retention(s, HOUR_MS, 0);
+	ck_assert_int_eq(store_prune_step(s), 1000);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples"), 1510);
+	ck_assert_int_eq(store_prune_step(s), 1000);
+	ck_assert_int_eq(store_prune_step(s), 500);
+	ck_assert_int_eq(store_prune_step(s), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples"), 10);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples WHERE node = 'new'"), 10);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples_1m WHERE node = 'old'"),
+			 minutes);
+
+	/* Then aggregates older than an hour; the recent ones and every event
+	 * stay. */
+	store_set_retention(s, HOUR_MS, HOUR_MS);
+	ck_assert_int_eq(store_prune_step(s), minutes);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples_1m WHERE node = 'old'"), 0);
+	ck_assert_int_ge(sql_int(db, "SELECT count(*) FROM samples_1m WHERE node = 'new'"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 20);
+	sqlite3_close(db);
+
+	store_get_stats(s, &st);
+	ck_assert_uint_eq(st.rows_pruned, 2500 + (uint64_t)minutes);
+	ck_assert_uint_ge(st.prune_steps, 6);
+	ck_assert_int_eq(store_count_events(s, NULL), 20);
+	store_close(s);
+}
+END_TEST
+
+/* The writer prunes on its own, between batches, in steps. */
+START_TEST(test_prune_by_writer)
+{
+	struct store *s = open_ok(db_path, 5);
+	int64_t now = wall_now_ms();
+	struct store_stats st;
+	struct timespec pause = { 0, 20 * 1000000L };
+	int i;
+
+	store_set_retention(s, HOUR_MS, 0);
+	add_aged_rows(s, now);
+	for (i = 0; i < 250; i++) {                     /* 5 s at most */
+		store_get_stats(s, &st);
+		if (st.rows_pruned >= 2500)
+			break;
+		add_event_ok(s, now, "tick", "agent"); /* batches keep coming */
+		nanosleep(&pause, NULL);
+	}
+	ck_assert_uint_eq(st.rows_pruned, 2500);
+	ck_assert_uint_ge(st.prune_steps, 3);
+	ck_assert_uint_le(st.rows_pruned, st.prune_steps * STORE_PRUNE_STEP_ROWS);
+	ck_assert_int_ge(store_count_events(s, "state"), 20);
+	store_close(s);
+}
+END_TEST
+
+/* --- epochs ------------------------------------------------------------ */
+
+START_TEST(test_epoch_forward_only)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 5, "db-1"), 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 4, "db-2"), -ESTALE);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 5, "db-3"), 0);  /* equal: ok */
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 0, NULL), -ESTALE);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "web", 0, NULL), 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "", 1, "x"), -EINVAL);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", -1, "x"), -EINVAL);
+	ck_assert_int_eq(store_group_set_epoch_sync(NULL, "pg", 1, "x"), -EINVAL);
+
+	/* Durable now, without a flush or a close. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT epoch FROM groups WHERE name = 'pg'"
+				 " AND leader = 'db-3'"), 5);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM groups WHERE name = 'web'"
+				 " AND epoch = 0 AND leader IS NULL"), 1);
+	sqlite3_close(db);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_epoch_memory)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 2, "a"), 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 1, "b"), -ESTALE);
+	store_debug_fail_writes(s, true);
+	add_event_ok(s, 1, "a", "agent");
+	ck_assert_int_eq(store_flush(s), -EIO);         /* the writer is read-only now */
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 3, "b"), -EIO);
+	store_debug_fail_writes(s, false);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 3, "b"), 0);
+	store_close(s);
+}
+END_TEST
+
+/* A process killed right after the call keeps the epoch and the flushed
+ * rows (no store_close(), no atexit). */
+START_TEST(test_epoch_survives_kill)
+{
+	struct store *s;
+	pid_t pid;
+	int status = 0;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		s = store_open(db_path, SLOW_FLUSH_MS, NULL, 0);
+		if (!s || store_group_set_epoch_sync(s, "pg", 9, "db-2"))
+			_exit(1);
+		add_event_ok(s, 42, "db-2", "state");
+		if (store_flush(s))
+			_exit(1);
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	s = open_ok(db_path, 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 8, "db-1"), -ESTALE);
+	ck_assert_int_eq(store_count_events(s, "state"), 1);
+	store_close(s);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -889,6 +1558,38 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_close_flushes);
 	tcase_add_test(tc, test_survives_reopen);
 	tcase_add_test(tc, test_file_reads_during_writes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("schema_v2");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_migration_v1_to_v2);
+	tcase_add_test(tc, test_query_plans);
+	tcase_add_test(tc, test_samples_and_minutes);
+	tcase_add_test(tc, test_minute_running_mean);
+	tcase_add_test(tc, test_failover_hook_audit_rows);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tickets");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_tickets);
+	tcase_add_test(tc, test_commit_hook);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("retention");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_prune_steps);
+	tcase_add_test(tc, test_prune_by_writer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("epoch");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_epoch_forward_only);
+	tcase_add_test(tc, test_epoch_memory);
+	tcase_add_test(tc, test_epoch_survives_kill);
 	suite_add_tcase(s, tc);
 
 	return s;

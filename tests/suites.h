@@ -7,6 +7,7 @@
 
 Suite *proto_suite(void);
 Suite *store_suite(void);
+Suite *history_suite(void);
 Suite *phi_suite(void);
 Suite *core_suite(void);
 Suite *outbox_suite(void);

@@ -1,0 +1,962 @@
+/* history.c — queries over the store (see history.h) and the pure report
+ * maths.
+ *
+ * Every query takes the reader connection with store_reader_begin() and
+ * gives it back before returning; statements are prepared per call (a few
+ * tens of microseconds, small next to the reads).  Multi-statement reads
+ * (the reports, store_at) run in one read transaction, so they see one
+ * snapshot.
+ *
+ * Indexes they rely on (store.c's migrations): events(node, ts_ms) for one
+ * node's page, node_known, the report and store_at (a node's state events
+ * are found among its events: a per-node index of state events only cost
+ * 40 % of the insert rate, see bench/store.sh); events(ts_ms) for pages
+ * across nodes; events(grp, ts_ms) for a group's pages and group_known;
+ * events_rare_ts for pages of rare kinds only; failovers(grp, started_ms)
+ * for the failover report.
+ *
+ * Ownership: results returned through **out are malloc'd for the caller.
+ * No global state.
+ */
+#include "store/history.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* How far back the report looks for the start of an outage running at
+ * since. */
+#define HISTORY_BACK_MAX 10000
+
+static const char sql_next_state_node[] =
+	"SELECT node FROM events WHERE node > ?1 ORDER BY node LIMIT 1";
+
+static const char sql_state_before[] =
+	"SELECT ts_ms, to_state, hb_age_ms, grp FROM events"
+	" WHERE kind = 'state' AND node = ?1 AND ts_ms < ?2"
+	" ORDER BY ts_ms DESC, id DESC";
+
+static const char sql_state_window[] =
+	"SELECT ts_ms, to_state, hb_age_ms, grp FROM events"
+	" WHERE kind = 'state' AND node = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3"
+	" ORDER BY ts_ms, id";
+
+static const char sql_state_at[] =
+	"SELECT ts_ms, grp, to_state, rule FROM events"
+	" WHERE kind = 'state' AND node = ?1 AND ts_ms <= ?2"
+	" ORDER BY ts_ms DESC, id DESC LIMIT 1";
+
+/* Copy a possibly NULL column into dst (NULL reads back as ""). */
+static void column_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	size_t n = 0;
+
+	if (v) {
+		n = strnlen((const char *)v, size - 1);
+		memcpy(dst, v, n);
+	}
+	dst[n] = '\0';
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool is_set(const char *v)
+{
+	return v && v[0];
+}
+
+/* Grow *buf (of *cap items of size each) to hold at least want items. */
+static int grow(void **buf, int *cap, int want, size_t size)
+{
+	void *p;
+	int c = *cap ? *cap : 16;
+
+	if (want <= *cap)
+		return 0;
+	while (c < want)
+		c *= 2;
+	p = realloc(*buf, (size_t)c * size);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = c;
+	return 0;
+}
+
+/* --- events ------------------------------------------------------------ */
+
+/* Split a comma-separated kind list into kinds[] (pointing into buf).
+ * Spaces around kinds and empty entries are dropped.  Count, or -EINVAL. */
+static int split_kinds(const char *list, char *buf, size_t size,
+		       const char *kinds[HISTORY_KINDS_MAX])
+{
+	char *p;
+	char *tok;
+	char *end;
+	int n = 0;
+
+	if (strlen(list) >= size)
+		return -EINVAL;
+	strcpy(buf, list);
+	for (p = buf; (tok = strsep(&p, ","));) {
+		while (*tok == ' ')
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && end[-1] == ' ')
+			*--end = '\0';
+		if (!tok[0])
+			continue;
+		if (n == HISTORY_KINDS_MAX)
+			return -EINVAL;
+		kinds[n++] = tok;
+	}
+	return n;
+}
+
+/* Whether every kind is one of STORE_RARE_KINDS. */
+static bool all_rare(const char *const *kinds, int n)
+{
+	static const char *const rare[] = STORE_RARE_KINDS;
+	size_t j;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ARRAY_SIZE(rare); j++)
+			if (!strcmp(kinds[i], rare[j]))
+				break;
+		if (j == ARRAY_SIZE(rare))
+			return false;
+	}
+	return true;
+}
+
+int store_history(struct store *s, const struct history_filter *f,
+		  store_event_cb cb, void *arg)
+{
+	char sql[640 + HISTORY_KINDS_MAX * 4];
+	char kind_buf[HISTORY_KINDS_MAX * (STORE_STATE_MAX + 2) + 1];
+	const char *kinds[HISTORY_KINDS_MAX];
+	struct store_event e;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int nkinds = 0;
+	int limit;
+	int step;
+	int i;
+	int p = 1;
+	int rc = -EINVAL;
+
+	if (!s || !f || !cb)
+		goto out;
+	if (is_set(f->kind)) {
+		nkinds = split_kinds(f->kind, kind_buf, sizeof(kind_buf), kinds);
+		if (nkinds < 0)
+			goto out;
+	}
+	limit = f->limit <= 0 ? HISTORY_LIMIT_DEFAULT :
+		f->limit > HISTORY_LIMIT_MAX ? HISTORY_LIMIT_MAX : f->limit;
+
+	/* Only the filters in use, so SQLite can pick events(node, ts_ms),
+	 * events(ts_ms) or, for rare kinds, events_rare_ts; all end in the
+	 * rowid, which orders ties without a sort. */
+	strcpy(sql, "SELECT " STORE_SQL_EVENT_COLUMNS " FROM events WHERE 1");
+	if (is_set(f->node))
+		strcat(sql, " AND node = ?");
+	if (is_set(f->group))           /* by node if both: '+' hides grp's index */
+		strcat(sql, is_set(f->node) ? " AND +grp = ?" : " AND grp = ?");
+	if (nkinds && all_rare(kinds, nkinds))
+		strcat(sql, " AND " STORE_SQL_RARE_KINDS);
+	if (nkinds == 1)
+		strcat(sql, " AND kind = ?");
+	if (nkinds > 1) {
+		strcat(sql, " AND kind IN (?");
+		for (i = 1; i < nkinds; i++)
+			strcat(sql, ", ?");
+		strcat(sql, ")");
+	}
+	if (f->since_ms > 0)
+		strcat(sql, " AND ts_ms >= ?");
+	if (f->until_ms > 0)
+		strcat(sql, " AND ts_ms <= ?");
+	if (f->before_id > 0)
+		strcat(sql, " AND id < ?");
+	strcat(sql, " ORDER BY ts_ms DESC, id DESC LIMIT ?");
+
+	rc = -EIO;
+	db = store_reader_begin(s);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out_end;
+	step = SQLITE_OK;
+	if (is_set(f->node))
+		step |= sqlite3_bind_text(st, p++, f->node, -1, SQLITE_STATIC);
+	if (is_set(f->group))
+		step |= sqlite3_bind_text(st, p++, f->group, -1, SQLITE_STATIC);
+	for (i = 0; i < nkinds; i++)
+		step |= sqlite3_bind_text(st, p++, kinds[i], -1, SQLITE_STATIC);
+	if (f->since_ms > 0)
+		step |= sqlite3_bind_int64(st, p++, f->since_ms);
+	if (f->until_ms > 0)
+		step |= sqlite3_bind_int64(st, p++, f->until_ms);
+	if (f->before_id > 0)
+		step |= sqlite3_bind_int64(st, p++, f->before_id);
+	step |= sqlite3_bind_int(st, p, limit);
+	if (step != SQLITE_OK)
+		goto out_finalize;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		store_event_from_row(st, &e);
+		if (cb(&e, arg)) {
+			step = SQLITE_DONE;
+			break;
+		}
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+out_finalize:
+	sqlite3_finalize(st);
+out_end:
+	store_reader_end(s);
+out:
+	return rc;
+}
+
+int store_event_get(struct store *s, int64_t id, struct store_event *out)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int step;
+	int rc = -EINVAL;
+
+	if (!s || !out)
+		goto out;
+	rc = -EIO;
+	db = store_reader_begin(s);
+	if (sqlite3_prepare_v2(db, "SELECT " STORE_SQL_EVENT_COLUMNS
+			       " FROM events WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+		goto out_finalize;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		store_event_from_row(st, out);
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		rc = -ENOENT;
+	}
+out_finalize:
+	sqlite3_finalize(st);
+	store_reader_end(s);
+out:
+	return rc;
+}
+
+/* 1 if any of the queries (each with ?1 = name) returns a row. */
+static int any_row(struct store *s, const char *const *sqls, size_t n,
+		   const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	size_t i;
+	int step;
+	int rc = -EIO;
+
+	db = store_reader_begin(s);
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v2(db, sqls[i], -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
+			goto out_finalize;
+		step = sqlite3_step(st);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			goto out_finalize;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (step == SQLITE_ROW) {
+			rc = 1;
+			goto out_finalize;
+		}
+	}
+	rc = 0;
+out_finalize:
+	sqlite3_finalize(st);
+	store_reader_end(s);
+	return rc;
+}
+
+int store_node_known(struct store *s, const char *node)
+{
+	static const char *const sqls[] = {
+		"SELECT 1 FROM nodes WHERE name = ?1",
+		"SELECT 1 FROM events WHERE node = ?1 LIMIT 1",
+	};
+
+	if (!s || !is_set(node))
+		return -EINVAL;
+	return any_row(s, sqls, ARRAY_SIZE(sqls), node);
+}
+
+int store_group_known(struct store *s, const char *group)
+{
+	static const char *const sqls[] = {
+		"SELECT 1 FROM nodes WHERE grp = ?1 LIMIT 1",
+		"SELECT 1 FROM groups WHERE name = ?1",
+		"SELECT 1 FROM failovers WHERE grp = ?1 LIMIT 1",
+		"SELECT 1 FROM events WHERE grp = ?1 LIMIT 1",
+	};
+
+	if (!s || !is_set(group))
+		return -EINVAL;
+	return any_row(s, sqls, ARRAY_SIZE(sqls), group);
+}
+
+/* --- report maths (pure) ----------------------------------------------- */
+
+enum state_class {
+	STATE_UP,
+	STATE_DOWN,
+	STATE_OTHER,            /* left, maintenance, unknown: not counted */
+};
+
+static enum state_class state_class_of(const char *state)
+{
+	if (!strcmp(state, "alive") || !strcmp(state, "degraded"))
+		return STATE_UP;
+	if (!strcmp(state, "suspect") || !strcmp(state, "failed"))
+		return STATE_DOWN;
+	return STATE_OTHER;
+}
+
+/* Sums over outages, while walking a timeline. */
+struct outage_sums {
+	int failures;
+	int repaired;
+	double repair_ms;
+	int detected;
+	double detect_ms;
+};
+
+/* Account for one run of down states [start, end) (ended = false: still
+ * running at until). */
+static void outage_close(struct outage_sums *o, bool failed, int64_t start,
+			 int64_t start_hb_age, bool ended, int64_t end,
+			 int64_t since_ms, int64_t until_ms)
+{
+	if (!failed)
+		return;         /* a suspect blip: down time, not an outage */
+	if (start >= since_ms && start <= until_ms) {
+		o->failures++;
+		if (start_hb_age >= 0) {
+			o->detected++;
+			o->detect_ms += (double)start_hb_age;
+		}
+	}
+	if (ended && end >= since_ms && end <= until_ms) {
+		o->repaired++;
+		o->repair_ms += (double)(end - start);
+	}
+}
+
+void history_node_report(const struct history_transition *t, int n,
+			 int64_t since_ms, int64_t until_ms, struct node_report *out)
+{
+	struct outage_sums o = { 0 };
+	enum state_class c;
+	int64_t up = 0;
+	int64_t down = 0;
+	int64_t observed = 0;
+	int64_t from;
+	int64_t to;
+	int64_t run_start = 0;
+	int64_t run_hb_age = -1;
+	bool in_run = false;
+	bool run_failed = false;
+	int i;
+
+	for (i = 0; i < n && t[i].ts_ms <= until_ms; i++) {
+		c = state_class_of(t[i].state);
+
+		/* The part of [t[i], t[i + 1]) inside the window. */
+		from = t[i].ts_ms > since_ms ? t[i].ts_ms : since_ms;
+		to = i + 1 < n && t[i + 1].ts_ms < until_ms ? t[i + 1].ts_ms : until_ms;
+		if (to > from) {
+			observed += to - from;
+			if (c == STATE_UP)
+				up += to - from;
+			else if (c == STATE_DOWN)
+				down += to - from;
+		}
+
+		if (c == STATE_DOWN) {
+			if (!in_run) {
+				in_run = true;
+				run_failed = false;
+				run_start = t[i].ts_ms;
+				run_hb_age = t[i].hb_age_ms;
+			}
+			if (!strcmp(t[i].state, "failed"))
+				run_failed = true;
+		} else if (in_run) {
+			outage_close(&o, run_failed, run_start, run_hb_age, true,
+				     t[i].ts_ms, since_ms, until_ms);
+			in_run = false;
+		}
+	}
+	if (in_run)
+		outage_close(&o, run_failed, run_start, run_hb_age, false, 0,
+			     since_ms, until_ms);
+
+	out->up_ms = up;
+	out->down_ms = down;
+	out->observed_ms = observed;
+	out->availability_pct = up + down > 0 ? 100.0 * (double)up / (double)(up + down) : NAN;
+	out->failures = o.failures;
+	out->mttr_ms = o.repaired ? o.repair_ms / o.repaired : NAN;
+	out->mtbf_ms = o.failures ? (double)up / o.failures : NAN;
+	out->ttd_ms = o.detected ? o.detect_ms / o.detected : NAN;
+}
+
+/* --- availability report ----------------------------------------------- */
+
+struct timeline {
+	struct history_transition *t;
+	int n;
+	int cap;
+	char group[STORE_NAME_MAX + 1];
+};
+
+/* Append the current row (ts_ms, to_state, hb_age_ms, ...) to tl. */
+static int timeline_push(struct timeline *tl, sqlite3_stmt *st)
+{
+	struct history_transition *x;
+
+	if (grow((void **)&tl->t, &tl->cap, tl->n + 1, sizeof(*tl->t)))
+		return -ENOMEM;
+	x = &tl->t[tl->n++];
+	x->ts_ms = sqlite3_column_int64(st, 0);
+	column_copy(st, 1, x->state, sizeof(x->state));
+	x->hb_age_ms = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 :
+		sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+/* The node's state events that matter for [since, until]: back from since
+ * to the start of an outage running at since (or just the state at since),
+ * then the window.  Fills tl->group with the group of the last one. */
+static int timeline_load(sqlite3_stmt *before, sqlite3_stmt *window,
+			 const char *node, int64_t since_ms, int64_t until_ms,
+			 struct timeline *tl)
+{
+	struct history_transition x;
+	int step;
+	int i;
+	int rc = -EIO;
+
+	tl->n = 0;
+	tl->group[0] = '\0';
+	if (sqlite3_bind_text(before, 1, node, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(before, 2, since_ms) != SQLITE_OK)
+		goto out_reset;
+	while ((step = sqlite3_step(before)) == SQLITE_ROW) {
+		if (tl->n == 0)
+			column_copy(before, 3, tl->group, sizeof(tl->group));
+		if (timeline_push(tl, before)) {
+			rc = -ENOMEM;
+			goto out_reset;
+		}
+		if (state_class_of(tl->t[tl->n - 1].state) != STATE_DOWN ||
+		    tl->n >= HISTORY_BACK_MAX)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		goto out_reset;
+	for (i = 0; i < tl->n / 2; i++) {       /* newest first -> in time order */
+		x = tl->t[i];
+		tl->t[i] = tl->t[tl->n - 1 - i];
+		tl->t[tl->n - 1 - i] = x;
+	}
+
+	if (sqlite3_bind_text(window, 1, node, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(window, 2, since_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(window, 3, until_ms) != SQLITE_OK)
+		goto out_reset;
+	while ((step = sqlite3_step(window)) == SQLITE_ROW) {
+		if (timeline_push(tl, window)) {
+			rc = -ENOMEM;
+			goto out_reset;
+		}
+		column_copy(window, 3, tl->group, sizeof(tl->group));
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+out_reset:
+	sqlite3_reset(before);
+	sqlite3_reset(window);
+	return rc;
+}
+
+/* The next node after prev (NULL: the first) with a state event, into
+ * node.  1 found, 0 no more, -EIO. */
+static int next_state_node(sqlite3_stmt *st, const char *prev, char *node,
+			   size_t size)
+{
+	int step;
+	int rc = -EIO;
+
+	if (sqlite3_bind_text(st, 1, prev ? prev : "", -1, SQLITE_TRANSIENT) != SQLITE_OK)
+		goto out_reset;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		column_copy(st, 0, node, size);
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	}
+out_reset:
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int report_cmp(const void *a, const void *b)
+{
+	const struct node_report *x = a;
+	const struct node_report *y = b;
+	int c = strcmp(x->group, y->group);
+
+	return c ? c : strcmp(x->node, y->node);
+}
+
+/* Prepare n statements; on failure finalize those done. */
+static int prepare_all(sqlite3 *db, const char *const *sqls, sqlite3_stmt **st,
+		       size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v2(db, sqls[i], -1, &st[i], NULL) != SQLITE_OK) {
+			while (i > 0)
+				sqlite3_finalize(st[--i]);
+			st[0] = NULL;
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void finalize_all(sqlite3_stmt **st, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sqlite3_finalize(st[i]);
+}
+
+int store_report(struct store *s, int64_t since_ms, int64_t until_ms,
+		 const char *group, struct node_report **out, int *n)
+{
+	static const char *const sqls[] = {
+		sql_next_state_node, sql_state_before, sql_state_window,
+	};
+	sqlite3_stmt *st[ARRAY_SIZE(sqls)] = { NULL };
+	struct timeline tl = { 0 };
+	struct node_report *rows = NULL;
+	struct node_report *r;
+	char node[STORE_NAME_MAX + 1];
+	int64_t now = now_ms();
+	sqlite3 *db;
+	int cap = 0;
+	int count = 0;
+	int found;
+	int rc = -EINVAL;
+
+	if (!s || !out || !n)
+		goto out;
+	*out = NULL;
+	*n = 0;
+	if (until_ms <= 0 || until_ms > now)
+		until_ms = now;
+	if (is_set(group)) {
+		rc = store_group_known(s, group);
+		if (rc <= 0) {
+			rc = rc ? rc : -ENOENT;
+			goto out;
+		}
+	}
+
+	rc = -EIO;
+	db = store_reader_begin(s);
+	if (prepare_all(db, sqls, st, ARRAY_SIZE(sqls)))
+		goto out_end;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto out_finalize;
+	node[0] = '\0';
+	while ((found = next_state_node(st[0], node, node, sizeof(node))) == 1) {
+		rc = timeline_load(st[1], st[2], node, since_ms, until_ms, &tl);
+		if (rc)
+			goto out_commit;
+		rc = -EIO;
+		if (tl.n == 0 || (is_set(group) && strcmp(tl.group, group)))
+			continue;       /* nothing at or before until, or elsewhere */
+		if (grow((void **)&rows, &cap, count + 1, sizeof(*rows))) {
+			rc = -ENOMEM;
+			goto out_commit;
+		}
+		r = &rows[count++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->node, sizeof(r->node), "%s", node);
+		snprintf(r->group, sizeof(r->group), "%s", tl.group);
+		history_node_report(tl.t, tl.n, since_ms, until_ms, r);
+	}
+	if (found < 0)
+		goto out_commit;
+	if (count)
+		qsort(rows, (size_t)count, sizeof(*rows), report_cmp);
+	*out = count ? rows : NULL;
+	*n = count;
+	rows = count ? NULL : rows;
+	rc = 0;
+out_commit:
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+out_finalize:
+	finalize_all(st, ARRAY_SIZE(st));
+out_end:
+	store_reader_end(s);
+	free(rows);
+	free(tl.t);
+out:
+	return rc;
+}
+
+/* --- failover report --------------------------------------------------- */
+
+static int double_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double history_percentile(double *v, int n, int p)
+{
+	int rank;
+
+	if (!v || n <= 0)
+		return NAN;
+	if (p < 1)
+		p = 1;
+	if (p > 100)
+		p = 100;
+	qsort(v, (size_t)n, sizeof(*v), double_cmp);
+	rank = (p * n + 99) / 100;      /* ceil(p / 100 * n), >= 1 */
+	return v[rank - 1];
+}
+
+/* Durations of one group's failovers, in three arrays of cap each. */
+struct durations {
+	double *v[3];           /* detected -> decided, decided -> promoted,
+				 * started -> finished */
+	int len[3];
+	int cap;
+	int count;              /* failovers seen */
+};
+
+static int durations_reserve(struct durations *d, int want)
+{
+	double *p;
+	int cap = d->cap ? d->cap : 16;
+	int i;
+
+	if (want <= d->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	for (i = 0; i < 3; i++) {
+		p = realloc(d->v[i], (size_t)cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->v[i] = p;
+	}
+	d->cap = cap;
+	return 0;
+}
+
+/* Add end - start to list i when both are known (not NULL) and in order. */
+static void duration_add(struct durations *d, int i, sqlite3_stmt *st,
+			 int start, int end)
+{
+	if (sqlite3_column_type(st, start) == SQLITE_NULL ||
+	    sqlite3_column_type(st, end) == SQLITE_NULL ||
+	    sqlite3_column_int64(st, end) < sqlite3_column_int64(st, start))
+		return;
+	d->v[i][d->len[i]++] = (double)(sqlite3_column_int64(st, end) -
+					sqlite3_column_int64(st, start));
+}
+
+static int durations_load(sqlite3_stmt *st, const char *group, int64_t since_ms,
+			  int64_t until_ms, struct durations *d)
+{
+	int step;
+	int rc = -EIO;
+
+	d->len[0] = d->len[1] = d->len[2] = d->count = 0;
+	if (sqlite3_bind_text(st, 1, group, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, since_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, until_ms) != SQLITE_OK)
+		goto out_reset;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (durations_reserve(d, d->count + 1)) {
+			rc = -ENOMEM;
+			goto out_reset;
+		}
+		/* columns: started, detected, decided, promoted, finished */
+		duration_add(d, 0, st, 1, 2);
+		duration_add(d, 1, st, 2, 3);
+		duration_add(d, 2, st, 0, 4);
+		d->count++;
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+out_reset:
+	sqlite3_reset(st);
+	return rc;
+}
+
+static void group_report_fill(struct group_report *g, struct durations *d)
+{
+	g->failovers = d->count;
+	g->detect_to_decide_p50_ms = history_percentile(d->v[0], d->len[0], 50);
+	g->detect_to_decide_p99_ms = history_percentile(d->v[0], d->len[0], 99);
+	g->decide_to_promoted_p50_ms = history_percentile(d->v[1], d->len[1], 50);
+	g->decide_to_promoted_p99_ms = history_percentile(d->v[1], d->len[1], 99);
+	g->total_p50_ms = history_percentile(d->v[2], d->len[2], 50);
+	g->total_p99_ms = history_percentile(d->v[2], d->len[2], 99);
+}
+
+int store_group_report(struct store *s, int64_t since_ms, int64_t until_ms,
+		       const char *group, struct group_report **out, int *n)
+{
+	static const char *const sqls[] = {
+		"SELECT name FROM groups UNION SELECT grp FROM failovers"
+		" WHERE started_ms >= ?1 AND started_ms <= ?2 ORDER BY 1",
+		"SELECT started_ms, detected_ms, decided_ms, promoted_ms, finished_ms"
+		" FROM failovers WHERE grp = ?1 AND started_ms >= ?2 AND started_ms <= ?3",
+	};
+	sqlite3_stmt *st[ARRAY_SIZE(sqls)] = { NULL };
+	struct durations d = { 0 };
+	struct group_report *rows = NULL;
+	struct group_report *g;
+	sqlite3 *db;
+	int cap = 0;
+	int count = 0;
+	int step;
+	int i;
+	int rc = -EINVAL;
+
+	if (!s || !out || !n)
+		goto out;
+	*out = NULL;
+	*n = 0;
+	if (until_ms <= 0)
+		until_ms = INT64_MAX;
+	if (is_set(group)) {
+		rc = store_group_known(s, group);
+		if (rc <= 0) {
+			rc = rc ? rc : -ENOENT;
+			goto out;
+		}
+	}
+
+	rc = -EIO;
+	db = store_reader_begin(s);
+	if (prepare_all(db, sqls, st, ARRAY_SIZE(sqls)))
+		goto out_end;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto out_finalize;
+
+	/* The groups first, then each one's failovers. */
+	if (is_set(group)) {
+		rows = calloc(1, sizeof(*rows));
+		if (!rows) {
+			rc = -ENOMEM;
+			goto out_commit;
+		}
+		snprintf(rows[0].group, sizeof(rows[0].group), "%s", group);
+		count = 1;
+	} else {
+		if (sqlite3_bind_int64(st[0], 1, since_ms) != SQLITE_OK ||
+		    sqlite3_bind_int64(st[0], 2, until_ms) != SQLITE_OK)
+			goto out_commit;
+		while ((step = sqlite3_step(st[0])) == SQLITE_ROW) {
+			if (grow((void **)&rows, &cap, count + 1, sizeof(*rows))) {
+				rc = -ENOMEM;
+				goto out_commit;
+			}
+			g = &rows[count++];
+			memset(g, 0, sizeof(*g));
+			column_copy(st[0], 0, g->group, sizeof(g->group));
+		}
+		if (step != SQLITE_DONE)
+			goto out_commit;
+	}
+	for (i = 0; i < count; i++) {
+		rc = durations_load(st[1], rows[i].group, since_ms, until_ms, &d);
+		if (rc)
+			goto out_commit;
+		group_report_fill(&rows[i], &d);
+	}
+	*out = rows;
+	*n = count;
+	rows = NULL;
+	rc = 0;
+out_commit:
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+out_finalize:
+	finalize_all(st, ARRAY_SIZE(st));
+out_end:
+	store_reader_end(s);
+	free(rows);
+	free(d.v[0]);
+	free(d.v[1]);
+	free(d.v[2]);
+out:
+	return rc;
+}
+
+/* --- time travel ------------------------------------------------------- */
+
+static int at_cmp(const void *a, const void *b)
+{
+	const struct node_at *x = a;
+	const struct node_at *y = b;
+	int c = strcmp(x->group, y->group);
+
+	return c ? c : strcmp(x->node, y->node);
+}
+
+/* The node's last state event <= at_ms into r: 1, 0 (none), -EIO. */
+static int state_at(sqlite3_stmt *st, const char *node, int64_t at_ms,
+		    struct node_at *r)
+{
+	int step;
+	int rc = -EIO;
+
+	if (sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, at_ms) != SQLITE_OK)
+		goto out_reset;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		memset(r, 0, sizeof(*r));
+		snprintf(r->node, sizeof(r->node), "%s", node);
+		r->since_ms = sqlite3_column_int64(st, 0);
+		column_copy(st, 1, r->group, sizeof(r->group));
+		column_copy(st, 2, r->state, sizeof(r->state));
+		column_copy(st, 3, r->rule, sizeof(r->rule));
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	}
+out_reset:
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_at(struct store *s, int64_t at_ms, struct node_at **out, int *n)
+{
+	static const char *const sqls[] = { sql_next_state_node, sql_state_at };
+	sqlite3_stmt *st[ARRAY_SIZE(sqls)] = { NULL };
+	struct node_at *rows = NULL;
+	char node[STORE_NAME_MAX + 1];
+	sqlite3 *db;
+	int cap = 0;
+	int count = 0;
+	int found;
+	int rc = -EINVAL;
+
+	if (!s || !out || !n)
+		goto out;
+	*out = NULL;
+	*n = 0;
+
+	rc = -EIO;
+	db = store_reader_begin(s);
+	if (prepare_all(db, sqls, st, ARRAY_SIZE(sqls)))
+		goto out_end;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto out_finalize;
+	node[0] = '\0';
+	while ((found = next_state_node(st[0], node, node, sizeof(node))) == 1) {
+		if (grow((void **)&rows, &cap, count + 1, sizeof(*rows))) {
+			rc = -ENOMEM;
+			goto out_commit;
+		}
+		found = state_at(st[1], node, at_ms, &rows[count]);
+		if (found < 0)
+			goto out_commit;
+		count += found;
+	}
+	if (found < 0)
+		goto out_commit;
+	if (count)
+		qsort(rows, (size_t)count, sizeof(*rows), at_cmp);
+	*out = count ? rows : NULL;
+	*n = count;
+	rows = count ? NULL : rows;
+	rc = 0;
+out_commit:
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+out_finalize:
+	finalize_all(st, ARRAY_SIZE(st));
+out_end:
+	store_reader_end(s);
+	free(rows);
+out:
+	return rc;
+}
+
+/* --- groups ------------------------------------------------------------ */
+
+int store_group_get(struct store *s, const char *group, int64_t *epoch,
+		    char *leader, size_t leader_size)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int step;
+	int rc = -EINVAL;
+
+	if (!s || !is_set(group))
+		goto out;
+	rc = -EIO;
+	db = store_reader_begin(s);
+	if (sqlite3_prepare_v2(db, "SELECT epoch, leader FROM groups WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out_finalize;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		if (epoch)
+			*epoch = sqlite3_column_int64(st, 0);
+		if (leader && leader_size)
+			column_copy(st, 1, leader, leader_size);
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		rc = -ENOENT;
+	}
+out_finalize:
+	sqlite3_finalize(st);
+	store_reader_end(s);
+out:
+	return rc;
+}
