@@ -840,6 +840,27 @@ void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out 
 	}
 }
 
+int64_t core_next_deadline(const struct core *c)
+{
+	int64_t best = INT64_MAX;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct node *n = c->nodes[i];
+		int64_t due;
+
+		if (n->conn || n->state == NODE_LEFT || n->state == NODE_FAILED ||
+		    n->state == NODE_MAINTENANCE)
+			continue;
+		due = n->remembered ? n->state_since_ms + c->cfg.startup_grace_ms :
+				      n->disconnected_ms + c->cfg.reconnect_grace_ms;
+		if (due < best)
+			best = due;
+	}
+	if (c->tilt && best < c->tilt_until_ms)
+		best = c->tilt_until_ms;
+	return best;
+}
+
 /* ---- views ------------------------------------------------------------- */
 
 static int cmp_node(const void *a, const void *b)

@@ -164,6 +164,11 @@ void core_disconnect(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t c
 /* Time passes: phi verdicts, grace periods, tilt. Call every ~50-100 ms. */
 void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out *out);
 
+/* The earliest time a grace period ends (a disconnected node due to fail),
+ * or INT64_MAX: the glue ticks then too, so a crashed node fails at its
+ * grace period and not up to a tick later.  Phi verdicts keep the tick. */
+int64_t core_next_deadline(const struct core *c);
+
 /* Views. */
 size_t core_node_count(const struct core *c);
 /* Nodes sorted by group then name; i < core_node_count. 0 or -1. */

@@ -25,6 +25,11 @@ static void usage(FILE *f)
 "                             use [::1]:PORT for IPv6\n"
 "  --db PATH                  SQLite history file (default ./vigil.db)\n"
 "  --flush-ms N               store batch interval, 5..1000 (default 50)\n"
+"  --sample-interval-ms D     one metrics sample per node this often (default\n"
+"                             10s; 0 = none)\n"
+"  --raw-retention D          keep raw samples this long (default 7d; 0 = forever)\n"
+"  --agg-retention D          keep one-minute aggregates this long (default 90d);\n"
+"                             events, failovers and audit are kept forever\n"
 "  --max-clients N            connections accepted at once (default 10000)\n"
 "  --tls-cert FILE            serve wss:// and https:// with this PEM certificate\n"
 "  --tls-key FILE             ... and this PEM private key (both or neither)\n"
@@ -75,7 +80,7 @@ enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_FLUSH, OPT_MAXCLI, OPT_AGENT_TOK, OPT_OPER_TOK,
 	OPT_SUSPECT, OPT_FAILED, OPT_MINSD, OPT_PAUSE, OPT_SAMPLES, OPT_GRACE,
 	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_DEG_ERR, OPT_DEG_LAT, OPT_DEG_RTT, OPT_DEG_AFTER,
-	OPT_REC_AFTER, OPT_FLAP_T, OPT_FLAP_HL,
+	OPT_REC_AFTER, OPT_FLAP_T, OPT_FLAP_HL, OPT_SAMPLE, OPT_RAW_KEEP, OPT_AGG_KEEP,
 };
 
 static const struct option longopts[] = {
@@ -104,6 +109,9 @@ static const struct option longopts[] = {
 	{ "recover-after", required_argument, NULL, OPT_REC_AFTER },
 	{ "flap-threshold", required_argument, NULL, OPT_FLAP_T },
 	{ "flap-half-life-ms", required_argument, NULL, OPT_FLAP_HL },
+	{ "sample-interval-ms", required_argument, NULL, OPT_SAMPLE },
+	{ "raw-retention", required_argument, NULL, OPT_RAW_KEEP },
+	{ "agg-retention", required_argument, NULL, OPT_AGG_KEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -222,6 +230,17 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 		case OPT_FLAP_HL:
 			rc = parse_dur("--flap-half-life-ms", optarg, 86400000, &cfg->core.flap_half_life_ms);
 			break;
+		case OPT_SAMPLE:
+			rc = parse_dur("--sample-interval-ms", optarg, 86400000, &cfg->sample_ms);
+			if (!rc && cfg->sample_ms > 0 && cfg->sample_ms < 1000)
+				return bad("--sample-interval-ms", optarg, "must be 0 (off) or at least 1s");
+			break;
+		case OPT_RAW_KEEP:
+			rc = parse_dur("--raw-retention", optarg, 3650LL * 86400000, &cfg->raw_keep_ms);
+			break;
+		case OPT_AGG_KEEP:
+			rc = parse_dur("--agg-retention", optarg, 3650LL * 86400000, &cfg->agg_keep_ms);
+			break;
 		case OPT_VERBOSE: cfg->verbose = true; break;
 		case OPT_TLS_CERT:
 		case OPT_TLS_KEY: {
@@ -290,6 +309,9 @@ int main(int argc, char **argv)
 	cfg.tick_ms = 50;
 	cfg.delta_ms = 250;
 	cfg.max_clients = 10000;
+	cfg.sample_ms = 10000;
+	cfg.raw_keep_ms = 7LL * 86400000;
+	cfg.agg_keep_ms = 90LL * 86400000;
 	auth_init(&cfg.auth);
 	core_config_defaults(&cfg.core);
 

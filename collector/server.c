@@ -25,6 +25,7 @@
 #include "proto/jsonw.h"
 #include "proto/proto.h"
 #include "proto/util.h"
+#include "store/history.h"
 #include "store/store.h"
 
 #define OUTQ_MAX_MSGS   4096              /* queued frames before a client is cut */
@@ -68,6 +69,14 @@ struct conn {
 	int64_t last_delta_ms;
 };
 
+/* An ack owed to an agent once every row up to ticket is committed: the
+ * protocol promises that an acked event is stored. */
+struct pending_ack {
+	uint64_t conn;
+	int64_t seq;
+	uint64_t ticket;
+};
+
 /* Per-session data of plain HTTP requests. */
 struct http_req {
 	char *body;
@@ -85,18 +94,25 @@ struct server {
 	char instance[40];
 	char listen_text[300];
 	char store_error[256];
+	char store_fallback[512];       /* why the store is in memory only, or "" */
 	struct conn *conns;
 	uint64_t next_conn_id;
 	int agents, operators, sockets;
 	lws_sorted_usec_list_t sul_tick;
+	int64_t tick_at_ms;             /* when sul_tick fires next (monotonic) */
 	int64_t last_delta_ms;
 	int64_t last_stats_ms;
 	bool stopping;
 	bool was_recording;
+	uint64_t last_ticket;           /* of the newest row queued */
+	struct pending_ack *acks;       /* agent events acked once committed */
+	size_t nacks, ackcap;
+	int64_t last_sample_ms;
 	char scratch[PROTO_MAX_FRAME + 1];
 };
 
 static struct server *g_srv;              /* for the signal callback only */
+static void schedule_tick(struct server *s);
 static volatile sig_atomic_t g_interrupted;
 
 static struct server *srv_of(struct lws *wsi)
@@ -252,7 +268,7 @@ static void store_transition(struct server *s, const struct core_action *a)
 	e.samples = a->ev.samples;
 	e.hb_age_ms = a->ev.hb_age_ms;
 	util_strlcpy(e.detail, a->text, sizeof e.detail);
-	store_add_event(s->store, &e);
+	store_add_event_ticket(s->store, &e, &s->last_ticket);
 
 	if (core_node_find(s->core, a->node, util_mono_ms(), &ni))
 		return;
@@ -265,7 +281,7 @@ static void store_transition(struct server *s, const struct core_action *a)
 	util_strlcpy(n.state, node_state_name(ni.state), sizeof n.state);
 	n.first_seen_ms = a->wall_ms;
 	n.last_seen_ms = ni.last_hb_wall_ms >= 0 ? ni.last_hb_wall_ms : a->wall_ms;
-	store_put_node(s->store, &n);
+	store_put_node_ticket(s->store, &n, &s->last_ticket);
 }
 
 static void store_record(struct server *s, const struct core_action *a, const char *kind,
@@ -280,7 +296,7 @@ static void store_record(struct server *s, const struct core_action *a, const ch
 	util_strlcpy(e.kind, kind, sizeof e.kind);
 	util_strlcpy(e.rule, rule, sizeof e.rule);
 	util_strlcpy(e.detail, a->text, sizeof e.detail);
-	store_add_event(s->store, &e);
+	store_add_event_ticket(s->store, &e, &s->last_ticket);
 }
 
 static void publish_transition(struct server *s, const struct core_action *a)
@@ -313,6 +329,52 @@ static void log_transition(const struct core_action *a)
 		 a->text[0] ? "; " : "", a->text);
 }
 
+/* ---- acknowledgements after commit ------------------------------------ */
+
+static void owe_ack(struct server *s, uint64_t conn, int64_t seq)
+{
+	if (s->nacks == s->ackcap) {
+		size_t ncap = s->ackcap ? s->ackcap * 2 : 64;
+		struct pending_ack *na = realloc(s->acks, ncap * sizeof *na);
+
+		if (!na)
+			return;           /* the agent resends; the core acks that once stored */
+		s->acks = na;
+		s->ackcap = ncap;
+	}
+	s->acks[s->nacks++] = (struct pending_ack){ .conn = conn, .seq = seq,
+						    .ticket = s->last_ticket };
+}
+
+/* Send the acks whose rows are committed (they are in ticket order). */
+static void send_due_acks(struct server *s)
+{
+	uint64_t done = store_committed_ticket(s->store);
+	size_t i = 0;
+
+	for (; i < s->nacks && s->acks[i].ticket <= done; i++) {
+		struct proto_ack ack = { .seq = s->acks[i].seq };
+		struct conn *c = conn_by_id(s, s->acks[i].conn, NULL);
+		int n;
+
+		if (c && (n = proto_encode_ack(s->scratch, sizeof s->scratch, &ack)) > 0)
+			conn_send(s, c, s->scratch, (size_t)n);
+	}
+	if (i) {
+		memmove(s->acks, s->acks + i, (s->nacks - i) * sizeof *s->acks);
+		s->nacks -= i;
+	}
+}
+
+/* From the store's writer thread: wake the event loop to send acks. */
+static void on_commit(void *arg)
+{
+	struct server *s = arg;
+
+	if (s->ctx)
+		lws_cancel_service(s->ctx);
+}
+
 static void apply(struct server *s, struct conn *cur)
 {
 	for (size_t i = 0; i < s->out.n; i++) {
@@ -332,14 +394,9 @@ static void apply(struct server *s, struct conn *cur)
 				conn_send(s, c, s->scratch, (size_t)n);
 			break;
 		}
-		case CA_ACK: {
-			struct proto_ack ack = { .seq = a->seq };
-
-			c = conn_by_id(s, a->conn, cur);
-			if (c && (n = proto_encode_ack(s->scratch, sizeof s->scratch, &ack)) > 0)
-				conn_send(s, c, s->scratch, (size_t)n);
+		case CA_ACK:
+			owe_ack(s, a->conn, a->seq);
 			break;
-		}
 		case CA_REJECT:
 			c = conn_by_id(s, a->conn, cur);
 			if (strcmp(a->code, "duplicate_node") == 0)
@@ -475,9 +532,10 @@ static void refresh_facts(struct server *s)
 	struct store_stats st;
 
 	store_get_stats(s->store, &st);
-	s->facts.recording = st.recording;
-	util_strlcpy(s->store_error, st.last_error, sizeof s->store_error);
-	s->facts.store_error = st.recording ? "" : s->store_error;
+	s->facts.recording = st.recording && !s->store_fallback[0];
+	util_strlcpy(s->store_error, s->store_fallback[0] ? s->store_fallback : st.last_error,
+		     sizeof s->store_error);
+	s->facts.store_error = s->facts.recording ? "" : s->store_error;
 	s->facts.agents_connected = s->agents;
 	s->facts.operators_connected = s->operators;
 	s->facts.serving = !s->stopping;
@@ -534,6 +592,11 @@ static int event_row(const struct store_event *e, void *arg)
 	jw_knum(w, "phi", e->phi);
 	jw_knum(w, "interval_mean_ms", e->mean_ms);
 	jw_knum(w, "interval_sd_ms", e->sd_ms);
+	jw_key(w, "samples");
+	if (e->samples >= 0)
+		jw_int(w, e->samples);
+	else
+		jw_null(w);
 	jw_key(w, "hb_age_ms");
 	if (e->hb_age_ms >= 0)
 		jw_int(w, e->hb_age_ms);
@@ -545,33 +608,246 @@ static int event_row(const struct store_event *e, void *arg)
 	return 0;
 }
 
-static void send_events(struct server *s, struct conn *c, const struct oper_msg *q)
+/* A node or group the operator named must exist (in memory or in the
+ * history): a typo should not look like a quiet history. */
+static bool known_or_refuse(struct server *s, struct conn *c, const struct oper_msg *q)
 {
-	struct jw w;
-	struct events_ctx x = { .w = &w };
+	struct core_node_info ni;
+	char msg[200];
+
+	if (q->node[0] && core_node_find(s->core, q->node, util_mono_ms(), &ni) &&
+	    store_node_known(s->store, q->node) != 1) {
+		snprintf(msg, sizeof msg, "unknown node '%s'", q->node);
+		send_result_error(s, c, q->id, "unknown_node", msg);
+		return false;
+	}
+	if (q->group[0] && store_group_known(s->store, q->group) != 1) {
+		bool in_core = false;
+		struct core_group_info gi;
+		size_t ng = core_group_count(s->core);
+
+		for (size_t i = 0; i < ng && !in_core; i++)
+			in_core = !core_group_info(s->core, i, &gi) && strcmp(gi.name, q->group) == 0;
+		if (!in_core) {
+			snprintf(msg, sizeof msg, "unknown group '%s'", q->group);
+			send_result_error(s, c, q->id, "unknown_group", msg);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Result frames can be large: build them in a growing buffer. */
+static void result_open(struct jw *w, int64_t id)
+{
+	jw_init_dynamic(w, 8192);
+	jw_obj_open(w);
+	jw_kstr(w, "type", "result");
+	jw_kint(w, "id", id);
+	jw_kbool(w, "ok", true);
+	jw_key(w, "data");
+	jw_obj_open(w);
+}
+
+static void result_send(struct server *s, struct conn *c, struct jw *w, int64_t id)
+{
 	int n;
 
-	jw_init_dynamic(&w, 8192);
-	jw_obj_open(&w);
-	jw_kstr(&w, "type", "result");
-	jw_kint(&w, "id", q->id);
-	jw_kbool(&w, "ok", true);
-	jw_key(&w, "data");
-	jw_obj_open(&w);
+	jw_obj_close(w);
+	jw_obj_close(w);
+	n = jw_finish(w);
+	if (n > 0 && (size_t)n <= OUTQ_MAX_BYTES)
+		conn_send(s, c, w->buf, (size_t)n);
+	else
+		send_result_error(s, c, id, "too_big", "the answer does not fit in one message; "
+				  "narrow it (--limit, --since)");
+	free(w->buf);
+}
+
+static void send_history(struct server *s, struct conn *c, const struct oper_msg *q)
+{
+	struct history_filter f = { .node = q->node, .group = q->group, .kind = q->kind,
+				    .since_ms = q->since_ms, .until_ms = q->until_ms,
+				    .limit = q->limit, .before_id = q->before_id };
+	struct jw w;
+	struct events_ctx x = { .w = &w };
+
+	if (!known_or_refuse(s, c, q))
+		return;
+	result_open(&w, q->id);
 	jw_key(&w, "events");
 	jw_arr_open(&w);
-	if (store_query_events(s->store, q->node, q->kind, 0, 0, q->limit, event_row, &x)) {
+	if (store_history(s->store, &f, event_row, &x)) {
 		free(w.buf);
 		send_result_error(s, c, q->id, "store", "the history could not be read");
 		return;
 	}
 	jw_arr_close(&w);
-	jw_obj_close(&w);
-	jw_obj_close(&w);
-	n = jw_finish(&w);
-	if (n > 0)
-		conn_send(s, c, w.buf, (size_t)n);
-	free(w.buf);
+	result_send(s, c, &w, q->id);
+}
+
+/* Who or what made the decision an event records. */
+static const char *decided_by(const struct store_event *e, char *buf, size_t len)
+{
+	if (strcmp(e->kind, "state") == 0 || strcmp(e->kind, "flap") == 0)
+		snprintf(buf, len, "the collector, automatically (rule %s)", e->rule);
+	else if (strcmp(e->kind, "agent") == 0)
+		snprintf(buf, len, "the agent on node %s reported it", e->node);
+	else if (strcmp(e->kind, "conn") == 0)
+		snprintf(buf, len, "the connection of node %s", e->node);
+	else if (strcmp(e->kind, "audit") == 0)
+		snprintf(buf, len, "an operator (see the detail)");
+	else
+		snprintf(buf, len, "the collector");
+	return buf;
+}
+
+struct around_ctx {
+	struct store_event v[12];
+	int n;
+};
+
+static int keep_event(const struct store_event *e, void *arg)
+{
+	struct around_ctx *x = arg;
+
+	if (x->n < (int)(sizeof x->v / sizeof x->v[0]))
+		x->v[x->n++] = *e;
+	return 0;
+}
+
+static void send_explain(struct server *s, struct conn *c, const struct oper_msg *q)
+{
+	static struct store_event e;
+	static struct around_ctx before, after;
+	struct history_filter f = { .limit = 6 };
+	struct events_ctx x;
+	struct jw w;
+	char by[128], msg[128];
+	int rc = store_event_get(s->store, q->event_id, &e);
+
+	if (rc) {
+		snprintf(msg, sizeof msg, rc == -ENOENT ? "no event %lld in the history" :
+			 "the history could not be read (event %lld)", (long long)q->event_id);
+		send_result_error(s, c, q->id, rc == -ENOENT ? "unknown_event" : "store", msg);
+		return;
+	}
+	before.n = after.n = 0;
+	if (e.node[0]) {
+		f.node = e.node;
+		f.before_id = e.id;                 /* the 6 just before it */
+		store_history(s->store, &f, keep_event, &before);
+		f.before_id = 0;
+		f.since_ms = e.ts_ms;               /* and the first ones after it */
+		f.limit = 200;
+		store_history(s->store, &f, keep_event, &after);
+	}
+	result_open(&w, q->id);
+	x.w = &w;
+	x.count = 0;
+	jw_key(&w, "event");
+	event_row(&e, &x);
+	jw_kstr(&w, "decided_by", decided_by(&e, by, sizeof by));
+	jw_key(&w, "context");
+	jw_arr_open(&w);
+	for (int i = before.n - 1; i >= 0; i--)           /* oldest first */
+		event_row(&before.v[i], &x);
+	event_row(&e, &x);
+	for (int i = after.n - 1, k = 0; i >= 0 && k < 5; i--) {
+		if (after.v[i].id > e.id) {
+			event_row(&after.v[i], &x);
+			k++;
+		}
+	}
+	jw_arr_close(&w);
+	result_send(s, c, &w, q->id);
+}
+
+static void send_report(struct server *s, struct conn *c, const struct oper_msg *q)
+{
+	struct node_report *nr = NULL;
+	struct group_report *gr = NULL;
+	int nn = 0, ng = 0, rc;
+	int64_t until = q->until_ms ? q->until_ms : util_wall_ms();
+	struct jw w;
+
+	if (!known_or_refuse(s, c, q))
+		return;
+	rc = store_report(s->store, q->since_ms, until, q->group, &nr, &nn);
+	if (!rc)
+		rc = store_group_report(s->store, q->since_ms, until, q->group, &gr, &ng);
+	if (rc && rc != -ENOENT) {
+		free(nr);
+		free(gr);
+		send_result_error(s, c, q->id, "store", "the history could not be read");
+		return;
+	}
+	result_open(&w, q->id);
+	jw_kint(&w, "since_ms", q->since_ms);
+	jw_kint(&w, "until_ms", until);
+	jw_key(&w, "nodes");
+	jw_arr_open(&w);
+	for (int i = 0; i < nn; i++) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "node", nr[i].node);
+		jw_kstr(&w, "group", nr[i].group);
+		jw_knum(&w, "availability_pct", nr[i].availability_pct);
+		jw_kint(&w, "failures", nr[i].failures);
+		jw_knum(&w, "mttr_ms", nr[i].mttr_ms);
+		jw_knum(&w, "mtbf_ms", nr[i].mtbf_ms);
+		jw_knum(&w, "ttd_ms", nr[i].ttd_ms);
+		jw_kint(&w, "up_ms", nr[i].up_ms);
+		jw_kint(&w, "down_ms", nr[i].down_ms);
+		jw_kint(&w, "observed_ms", nr[i].observed_ms);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_key(&w, "groups");
+	jw_arr_open(&w);
+	for (int i = 0; i < ng; i++) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "group", gr[i].group);
+		jw_kint(&w, "failovers", gr[i].failovers);
+		jw_knum(&w, "detect_to_decide_p50_ms", gr[i].detect_to_decide_p50_ms);
+		jw_knum(&w, "detect_to_decide_p99_ms", gr[i].detect_to_decide_p99_ms);
+		jw_knum(&w, "decide_to_promoted_p50_ms", gr[i].decide_to_promoted_p50_ms);
+		jw_knum(&w, "decide_to_promoted_p99_ms", gr[i].decide_to_promoted_p99_ms);
+		jw_knum(&w, "total_p50_ms", gr[i].total_p50_ms);
+		jw_knum(&w, "total_p99_ms", gr[i].total_p99_ms);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	free(nr);
+	free(gr);
+	result_send(s, c, &w, q->id);
+}
+
+static void send_at(struct server *s, struct conn *c, const struct oper_msg *q)
+{
+	struct node_at *na = NULL;
+	int n = 0;
+	struct jw w;
+
+	if (store_at(s->store, q->at_ms, &na, &n)) {
+		send_result_error(s, c, q->id, "store", "the history could not be read");
+		return;
+	}
+	result_open(&w, q->id);
+	jw_kint(&w, "at_ms", q->at_ms);
+	jw_key(&w, "nodes");
+	jw_arr_open(&w);
+	for (int i = 0; i < n; i++) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "node", na[i].node);
+		jw_kstr(&w, "group", na[i].group);
+		jw_kstr(&w, "state", na[i].state);
+		jw_kstr(&w, "rule", na[i].rule);
+		jw_kint(&w, "since_ms", na[i].since_ms);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	free(na);
+	result_send(s, c, &w, q->id);
 }
 
 static void oper_message(struct server *s, struct conn *c, const char *buf, size_t len)
@@ -597,10 +873,13 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 		if (strcmp(q.what, "status") == 0)
 			send_status(s, c, "result", q.id, 0);
 		else if (strcmp(q.what, "history") == 0)
-			send_events(s, c, &q);
+			send_history(s, c, &q);
+		else if (strcmp(q.what, "explain") == 0)
+			send_explain(s, c, &q);
+		else if (strcmp(q.what, "report") == 0)
+			send_report(s, c, &q);
 		else
-			send_result_error(s, c, q.id, "not_supported",
-					  "this collector does not answer that query yet");
+			send_at(s, c, &q);
 		break;
 	}
 }
@@ -750,6 +1029,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 				core_disconnect(s->core, util_mono_ms(), util_wall_ms(), c->id, c->node,
 						&s->out);
 				apply(s, NULL);
+				if (core_next_deadline(s->core) < s->tick_at_ms)
+					schedule_tick(s);
 			}
 		} else {
 			s->operators--;
@@ -926,6 +1207,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_WSI_DESTROY:
 		s->sockets--;
 		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:     /* a commit: acks may be due */
+		if (s && !s->stopping)
+			send_due_acks(s);
+		break;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return confirm_upgrade(s, wsi);
 	case LWS_CALLBACK_HTTP:
@@ -947,6 +1232,35 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 /* ---- timers and lifecycle ---------------------------------------------- */
 
+/* One downsampled metrics row per connected node. */
+static void record_samples(struct server *s, int64_t wall)
+{
+	size_t n = core_node_count(s->core);
+	int64_t now = util_mono_ms();
+	struct core_node_info ni;
+	struct store_sample x;
+
+	for (size_t i = 0; i < n; i++) {
+		if (core_node_info(s->core, i, now, &ni) || !ni.connected)
+			continue;
+		store_sample_init(&x);
+		util_strlcpy(x.node, ni.name, sizeof x.node);
+		x.ts_ms = wall;
+		x.cpu = ni.m.cpu_pct;
+		x.mem = ni.m.mem_pct;
+		x.load1 = ni.m.load1;
+		x.disk = ni.m.disk_pct;
+		x.rtt_ms = ni.rtt_ms >= 0 ? (double)ni.rtt_ms : NAN;
+		for (int k = 0; k < ni.m.napp; k++) {
+			if (strcmp(ni.m.app[k].name, "errors") == 0)
+				x.errors = ni.m.app[k].value;
+			else if (strcmp(ni.m.app[k].name, "latency_ms") == 0)
+				x.latency_ms = ni.m.app[k].value;
+		}
+		store_add_sample(s->store, &x);
+	}
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	struct server *s = lws_container_of(sul, struct server, sul_tick);
@@ -956,6 +1270,11 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 		return;
 	core_tick(s->core, now, wall, &s->out);
 	apply(s, NULL);
+	send_due_acks(s);
+	if (s->cfg->sample_ms > 0 && now - s->last_sample_ms >= s->cfg->sample_ms) {
+		s->last_sample_ms = now;
+		record_samples(s, wall);
+	}
 	if (now - s->last_delta_ms >= s->cfg->delta_ms) {
 		s->last_delta_ms = now;
 		publish_deltas(s, now);
@@ -972,7 +1291,18 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 			s->was_recording = s->facts.recording;
 		}
 	}
-	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)s->cfg->tick_ms * 1000);
+	schedule_tick(s);
+}
+
+/* The next tick: one tick from now, or earlier when a grace period ends. */
+static void schedule_tick(struct server *s)
+{
+	int64_t now = util_mono_ms(), at = now + s->cfg->tick_ms, due = core_next_deadline(s->core);
+
+	if (due < at)
+		at = due > now ? due : now;
+	s->tick_at_ms = at;
+	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)(at - now) * 1000 + 1);
 }
 
 static void signal_cb(void *handle, int signum)
@@ -1064,9 +1394,19 @@ int server_run(struct server_config *cfg)
 
 	s->store = store_open(cfg->db_path, cfg->flush_ms, err, sizeof err);
 	if (!s->store) {
-		util_log("error", "cannot open the store: %s", err);
-		goto out_free;
+		/* Detection matters more than history: keep watching the cluster
+		 * with an in-memory history, and say so everywhere. */
+		snprintf(s->store_fallback, sizeof s->store_fallback,
+			 "cannot write %.200s (%.200s): history of this run in memory only; "
+			 "restart the collector once the file is writable", cfg->db_path, err);
+		util_log("error", "NOT RECORDING: %s", s->store_fallback);
+		s->store = store_open(":memory:", cfg->flush_ms, err, sizeof err);
+		if (!s->store) {
+			util_log("error", "cannot open even an in-memory store: %s", err);
+			goto out_free;
+		}
 	}
+	store_set_retention(s->store, cfg->raw_keep_ms, cfg->agg_keep_ms);
 	s->core = core_new(&cfg->core, util_mono_ms());
 	if (!s->core) {
 		util_log("error", "invalid detection settings");
@@ -1128,11 +1468,13 @@ int server_run(struct server_config *cfg)
 		util_log("warn", "no --agent-token-file: accepting agents from loopback addresses only");
 	if (!cfg->auth.operator_required)
 		util_log("warn", "no --operator-token-file: accepting operators from loopback addresses only");
-	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)cfg->tick_ms * 1000);
+	store_set_commit_hook(s->store, on_commit, s);
+	schedule_tick(s);
 
 	while (n >= 0 && !g_interrupted)
 		n = lws_service(s->ctx, 0);
 	s->stopping = true;
+	store_set_commit_hook(s->store, NULL, NULL);
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
 	s->ctx = NULL;
@@ -1148,6 +1490,7 @@ out_store:
 	if (rc == 0)
 		util_log("info", "stopped; store flushed");
 out_free:
+	free(s->acks);
 	core_out_done(&s->out);
 	free(s);
 	return rc;

@@ -19,6 +19,9 @@ struct server_config {
 	int delta_ms;              /* operator delta cadence */
 	int max_clients;           /* connections accepted at once */
 	bool verbose;              /* log every connect and message error */
+	int64_t sample_ms;         /* metric sample per node this often; 0 = off */
+	int64_t raw_keep_ms;       /* raw samples retention */
+	int64_t agg_keep_ms;       /* one-minute aggregates retention */
 	char tls_cert[4096];       /* "" = plain ws:// and http:// */
 	char tls_key[4096];
 	struct auth auth;

@@ -2,6 +2,7 @@
  * round trips in heartbeats, hb_ack echoes, alive <-> degraded with its
  * hysteresis, and the decaying flap score.  Simulated time throughout. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,32 @@ START_TEST(test_health_config_checked)
 }
 END_TEST
 
+/* The grace-period deadline the glue wakes up for. */
+START_TEST(test_next_deadline)
+{
+	struct sim s = { 0 };
+	struct core_node_info ni;
+
+	core_config_defaults(&s.cfg);
+	sim_start(&s);
+	ck_assert_int_eq(core_next_deadline(s.c), INT64_MAX);          /* connected: none */
+	core_disconnect(s.c, s.now, s.now, 1, "n1", &s.o);
+	ck_assert_int_eq(core_next_deadline(s.c), s.now + 1000);        /* reconnect grace */
+	s.now += 999;
+	core_tick(s.c, s.now, s.now, &s.o);
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &ni), 0);
+	ck_assert_int_eq(ni.state, NODE_SUSPECT);
+	s.now += 1;                                                     /* exactly at it */
+	core_tick(s.c, s.now, s.now, &s.o);
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &ni), 0);
+	ck_assert_int_eq(ni.state, NODE_FAILED);
+	ck_assert_int_eq(core_next_deadline(s.c), INT64_MAX);           /* failed: nothing due */
+	core_remember(s.c, s.now, s.now, "r1", "g", 1, NODE_ALIVE);
+	ck_assert_int_eq(core_next_deadline(s.c), s.now + 12000);       /* startup grace */
+	sim_done(&s);
+}
+END_TEST
+
 /* ---- the operator's view ---------------------------------------------- */
 
 START_TEST(test_view_shows_health)
@@ -489,6 +516,7 @@ Suite *health_suite(void)
 	tcase_add_test(tc, test_degraded_node_still_fails_by_phi);
 	tcase_add_test(tc, test_echo_answered);
 	tcase_add_test(tc, test_health_config_checked);
+	tcase_add_test(tc, test_next_deadline);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("view");
 	tcase_add_test(tc, test_view_shows_health);

@@ -32,6 +32,16 @@ trap cleanup EXIT
 
 log() { echo "  [$T_NAME] $*"; }
 
+# jqe FILTER...: jq -e that fails on empty input.  (jq -e exits 0 when it
+# reads nothing, so a check piped from a dead collector would pass.)
+jqe() {
+	local in
+	in=$(cat)
+	[ -n "$in" ] || return 1
+	printf '%s\n' "$in" | jq -e "$@"
+}
+export -f jqe
+
 ok() { T_CHECKS=$((T_CHECKS + 1)); log "ok: $*"; }
 
 fail() {

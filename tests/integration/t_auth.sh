@@ -25,7 +25,7 @@ start_agent good g "$PORT" --interval-ms 100 --token-file "$T_DIR/agent.token"
 start_agent bad g "$PORT" --interval-ms 100 --token-file "$T_DIR/wrong.token"
 start_agent none g "$PORT" --interval-ms 100
 
-if wait_until 3 bash -c "$V --token-file $T_DIR/alice.token status --json | jq -e '.nodes|length==1 and .[0].name==\"good\"'"; then
+if wait_until 3 bash -c "$V --token-file $T_DIR/alice.token status --json | jqe '.nodes|length==1 and .[0].name==\"good\"'"; then
 	ok "only the agent with the right token is listed"
 else
 	fail "nodes: $($V --token-file "$T_DIR/alice.token" status --json | jq -c '[.nodes[].name]')"
@@ -65,7 +65,7 @@ start collector_tls "$BIN/vigil-collector" --listen "127.0.0.1:$TPORT" --db "$T_
 wait_until 5 curl -skf "https://127.0.0.1:$TPORT/health" && ok "https:// /health over TLS" || fail "no TLS /health"
 start tlsagent "$BIN/vigil-agent" --collector "wss://127.0.0.1:$TPORT" --insecure --node tls1 --group g --interval-ms 100
 VT="$BIN/vigil --collector wss://127.0.0.1:$TPORT --timeout-ms 3000"
-wait_until 3 bash -c "$VT --insecure status --json | jq -e '.nodes[0].state==\"alive\"'" \
+wait_until 3 bash -c "$VT --insecure status --json | jqe '.nodes[0].state==\"alive\"'" \
 	&& ok "agent and vigil over wss:// (self-signed, --insecure)" || fail "wss: $($VT --insecure status 2>&1)"
 out=$($VT status 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "certificate" && ok "untrusted certificate refused with a hint" \

@@ -56,7 +56,7 @@ age=$(vstatus "$PORT" | jq '.nodes[] | select(.name=="healthy") | .last_heartbea
 [ "${age:-9999}" -lt 1000 ] && ok "its heartbeats still arrive (last ${age} ms ago)" || fail "heartbeat age $age"
 errs=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^vigil_message_errors_total/ {s += $2} END {print s}')
 [ "${errs:-0}" -ge 13 ] && ok "$errs refused messages counted" || fail "only ${errs:-0} errors counted"
-vstatus "$PORT" | jq -e '[.nodes[].name] | index("probe1") != null' >/dev/null \
+vstatus "$PORT" | jqe '[.nodes[].name] | index("probe1") != null' >/dev/null \
 	&& ok "the probe that sent a valid hello first is known (then dropped for its bad hb)" \
 	|| fail "probe1 missing"
 after=$(sqlite3 "$DB" "select count(*) from events")

@@ -21,12 +21,12 @@ fi
 
 json=$(vstatus "$PORT"); rc=$?
 [ $rc -eq 0 ] && ok "status exits 0 when every node is alive" || fail "status exit $rc with all alive"
-echo "$json" | jq -e '.nodes[0] | has("name") and has("group") and has("state") and has("role") and has("last_heartbeat_ms_ago")' >/dev/null \
+echo "$json" | jqe '.nodes[0] | has("name") and has("group") and has("state") and has("role") and has("last_heartbeat_ms_ago")' >/dev/null \
 	&& ok "node objects have name, group, state, role, last_heartbeat_ms_ago" \
 	|| fail "node object fields missing: $(echo "$json" | jq -c '.nodes[0]')"
-echo "$json" | jq -e '.groups[0] | .name == "g1" and .members == 3 and .alive == 3' >/dev/null \
+echo "$json" | jqe '.groups[0] | .name == "g1" and .members == 3 and .alive == 3' >/dev/null \
 	&& ok "group g1: members 3, alive 3" || fail "groups: $(echo "$json" | jq -c .groups)"
-"$BIN/vigil" --collector "ws://127.0.0.1:$PORT" nodes --json | jq -e '.nodes | length == 3' >/dev/null \
+"$BIN/vigil" --collector "ws://127.0.0.1:$PORT" nodes --json | jqe '.nodes | length == 3' >/dev/null \
 	&& ok "vigil nodes --json lists 3 nodes" || fail "vigil nodes --json"
 "$BIN/vigil" --collector "ws://127.0.0.1:$PORT" status | grep -q "3 nodes: 3 alive" \
 	&& ok "vigil status table says 3 nodes: 3 alive" || fail "status table"
@@ -40,7 +40,7 @@ echo "$metrics" | grep -q '^vigil_node_last_seen_timestamp_seconds{node="n1",gro
 	&& ok "/metrics has per-node up and last-seen series and message counters" \
 	|| fail "/metrics incomplete"
 code=$(curl -s -o "$T_DIR/health.json" -w '%{http_code}' "http://127.0.0.1:$PORT/health")
-[ "$code" = 200 ] && jq -e '.status == "ok" and .serving and .recording' "$T_DIR/health.json" >/dev/null \
+[ "$code" = 200 ] && jqe '.status == "ok" and .serving and .recording' < "$T_DIR/health.json" >/dev/null \
 	&& ok "/health 200 ok" || fail "/health $code $(cat "$T_DIR/health.json")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope")
 [ "$code" = 404 ] && ok "unknown path 404" || fail "unknown path gave $code"
@@ -80,6 +80,6 @@ n=$(sqlite3 "$DB" "select count(*) from events where kind='state'")
 sqlite3 "$DB" "select count(*) from events where node='n2' and to_state='suspect' and rule='conn_lost'" | grep -qx 1 \
 	&& ok "n2's conn_lost transition stored with its rule" || fail "n2 conn_lost not stored"
 [ "$(sqlite3 "$DB" 'pragma integrity_check')" = ok ] && ok "integrity_check ok" || fail "integrity_check"
-"$BIN/vigil" --collector "ws://127.0.0.1:$PORT" events n2 --kind state --json | jq -e '.events | length >= 3' >/dev/null \
+"$BIN/vigil" --collector "ws://127.0.0.1:$PORT" events n2 --kind state --json | jqe '.events | length >= 3' >/dev/null \
 	&& ok "vigil events n2 --kind state returns n2's transitions" || fail "vigil events"
 finish

@@ -12,7 +12,7 @@ touch "$T_DIR/ready"
 start_agent app g "$PORT" --interval-ms 100 --statsd "127.0.0.1:$SPORT" \
 	--check "ready=exec:test -e $T_DIR/ready" --check-interval 200ms --check-fail 2 --check-pass 1
 wait_until 3 state_is "$PORT" app alive || fail "app not alive: $(node_state "$PORT" app)"
-wait_until 3 bash -c "$BIN/vigil --collector ws://127.0.0.1:$PORT status --json | jq -e '.nodes[0].checks[0].status == \"passing\"'" \
+wait_until 3 bash -c "$BIN/vigil --collector ws://127.0.0.1:$PORT status --json | jqe '.nodes[0].checks[0].status == \"passing\"'" \
 	&& ok "the check runs and reports passing" || fail "check: $(vstatus "$PORT" | jq -c '.nodes[0].checks')"
 
 rm "$T_DIR/ready"      # exit 1 from test(1): warning by the Nagios convention, not critical
@@ -29,7 +29,7 @@ if wait_until 3 state_is "$PORT" app degraded; then
 else
 	fail "app is $(node_state "$PORT" app)"
 fi
-vstatus "$PORT" | jq -e '.nodes[0].health | test("check probe critical: exit status 2")' >/dev/null \
+vstatus "$PORT" | jqe '.nodes[0].health | test("check probe critical: exit status 2")' >/dev/null \
 	&& ok "the reason is shown: $(vstatus "$PORT" | jq -r '.nodes[0].health')" || fail "health: $(vstatus "$PORT" | jq -r '.nodes[0].health')"
 echo '#!/bin/sh
 echo all good' > "$T_DIR/probe.sh"
@@ -50,7 +50,7 @@ if wait_until 3 state_is "$PORT" app degraded; then
 else
 	fail "app is $(node_state "$PORT" app) under errors: $(vstatus "$PORT" | jq -c '.nodes[0].metrics.app')"
 fi
-vstatus "$PORT" | jq -e '.nodes[0].health | test("error rate")' >/dev/null \
+vstatus "$PORT" | jqe '.nodes[0].health | test("error rate")' >/dev/null \
 	&& ok "reason: $(vstatus "$PORT" | jq -r '.nodes[0].health')" || fail "no error-rate reason"
 wait_until 5 state_is "$PORT" app alive && ok "errors stop: alive again" || fail "still $(node_state "$PORT" app)"
 
