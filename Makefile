@@ -28,8 +28,8 @@ INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
 # Pure or library modules (no main), grouped by what may link them.
 PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
 STORE_SRC = store/store.c store/history.c
-CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c
-AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c
+CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c collector/groups.c
+AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c agent/lease.c
 TUILIB_SRC = tui/table.c tui/model.c
 COMMON_SRC = proto/util.c
 
@@ -40,8 +40,8 @@ TUI_SRC       = tui/main.c tui/client.c tui/dash.c $(TUILIB_SRC) $(PROTO_SRC) $(
 TEST_SRC = tests/check_main.c tests/check_proto.c tests/check_store.c tests/check_history.c \
            tests/check_phi.c tests/check_core.c tests/check_health.c tests/check_auth.c \
            tests/check_table.c tests/check_outbox.c tests/check_sysmetrics.c tests/check_backoff.c \
-           tests/check_urls.c tests/check_checks.c tests/check_statsd.c
-
+           tests/check_urls.c tests/check_checks.c tests/check_statsd.c tests/check_groups.c \
+           tests/check_lease.c tests/check_sim.c
 UNIT_SRC = $(TEST_SRC) $(PROTO_SRC) $(COMMON_SRC) $(STORE_SRC) $(CORE_SRC) $(AGENTLIB_SRC) $(TUILIB_SRC)
 
 obj = $(patsubst %.c,build/$(1)/%.o,$(2))

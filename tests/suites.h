@@ -19,5 +19,8 @@ Suite *table_suite(void);
 Suite *health_suite(void);
 Suite *checks_suite(void);
 Suite *statsd_suite(void);
+Suite *groups_suite(void);
+Suite *lease_suite(void);
+Suite *sim_suite(void);
 
 #endif
