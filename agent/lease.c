@@ -73,19 +73,13 @@ void lease_out_done(struct lease_out *o)
 
 static struct lease_action *push(struct lease_out *o, enum lease_action_kind kind)
 {
-	struct lease_action *a;
+	struct lease_action *a, *nv = util_grow(o->v, &o->cap, o->n, sizeof *o->v, 8);
 
-	if (o->n == o->cap) {
-		size_t ncap = o->cap ? o->cap * 2 : 8;
-		struct lease_action *nv = realloc(o->v, ncap * sizeof *nv);
-
-		if (!nv) {
-			o->oom = true;
-			return NULL;
-		}
-		o->v = nv;
-		o->cap = ncap;
+	if (!nv) {
+		o->oom = true;
+		return NULL;
 	}
+	o->v = nv;
 	a = &o->v[o->n++];
 	memset(a, 0, sizeof *a);
 	a->kind = kind;

@@ -179,19 +179,13 @@ void core_out_done(struct core_out *o)
 static struct core_action *push(struct core_out *o, enum core_action_kind kind,
 				const struct node *n, int64_t wall_ms)
 {
-	struct core_action *a;
+	struct core_action *a, *nv = util_grow(o->v, &o->cap, o->n, sizeof *o->v, 16);
 
-	if (o->n == o->cap) {
-		size_t ncap = o->cap ? o->cap * 2 : 16;
-		struct core_action *nv = realloc(o->v, ncap * sizeof *nv);
-
-		if (!nv) {
-			o->oom = true;
-			return NULL;
-		}
-		o->v = nv;
-		o->cap = ncap;
+	if (!nv) {
+		o->oom = true;
+		return NULL;
 	}
+	o->v = nv;
 	a = &o->v[o->n++];
 	memset(a, 0, offsetof(struct core_action, text));
 	a->text[0] = '\0';

@@ -271,19 +271,13 @@ void grp_out_done(struct grp_out *o)
 
 static struct grp_action *push(struct grp_out *o, enum grp_action_kind kind, const struct group *gr)
 {
-	struct grp_action *a;
+	struct grp_action *a, *nv = util_grow(o->v, &o->cap, o->n, sizeof *o->v, 16);
 
-	if (o->n == o->cap) {
-		size_t ncap = o->cap ? o->cap * 2 : 16;
-		struct grp_action *nv = realloc(o->v, ncap * sizeof *nv);
-
-		if (!nv) {
-			o->oom = true;
-			return NULL;
-		}
-		o->v = nv;
-		o->cap = ncap;
+	if (!nv) {
+		o->oom = true;
+		return NULL;
 	}
+	o->v = nv;
 	a = &o->v[o->n++];
 	memset(a, 0, offsetof(struct grp_action, text));
 	a->text[0] = '\0';

@@ -16,6 +16,11 @@ int64_t util_wall_ms(void);   /* CLOCK_REALTIME, ms since 1970 UTC */
 /* Copy at most size-1 bytes and NUL-terminate; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t size);
 
+/* Room for one more element in a growing array: v holds *cap elements of
+ * elem bytes, n of them in use.  When n == *cap it doubles (starting at
+ * first).  Returns the array (perhaps moved), or NULL with v untouched. */
+void *util_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* Parse a whole decimal integer in [min, max]; 0 or -1. */
 int util_parse_int(const char *s, long long min, long long max, long long *out);
 

@@ -1940,6 +1940,83 @@ END_TEST
  * The suite
  * ------------------------------------------------------------------------ */
 
+/* util_grow: doubles from the first size, keeps the contents, refuses an
+ * impossible size without touching the array. */
+START_TEST(test_util_grow)
+{
+	size_t cap = 0, n = 0;
+	int *v = NULL, *nv;
+
+	for (int i = 0; i < 100; i++) {
+		nv = util_grow(v, &cap, n, sizeof *v, 4);
+		ck_assert_ptr_nonnull(nv);
+		v = nv;
+		v[n++] = i;
+		ck_assert_uint_ge(cap, n);
+	}
+	ck_assert_uint_eq(cap, 128);                 /* 4, 8, ... 128 */
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(v[i], i);
+	ck_assert_ptr_eq(util_grow(v, &cap, 50, sizeof *v, 4), v);   /* room: unchanged */
+	cap = SIZE_MAX / 2 + 1;
+	ck_assert_ptr_null(util_grow(v, &cap, cap, sizeof *v, 4));    /* would overflow */
+	ck_assert_uint_eq(cap, SIZE_MAX / 2 + 1);
+	free(v);
+}
+END_TEST
+
+/* util_parse_time: every accepted form, and refusals (now = 2026-11-22T12:00Z). */
+#define T_NOW 1795348800000LL
+static const struct { const char *in; int ok; long long want; } time_vecs[] = {
+	{ "now", 1, T_NOW },
+	{ "1h", 1, T_NOW - 3600000 },
+	{ "90s", 1, T_NOW - 90000 },
+	{ "7d", 1, T_NOW - 7 * 86400000LL },
+	{ "@1763800000123", 1, 1763800000123LL },
+	{ "2026-11-20T10:00Z", 1, 1795168800000LL },
+	{ "2026-11-20T10:00:05Z", 1, 1795168805000LL },
+	{ "2026-11-20T10:00:05.250Z", 1, 1795168805250LL },
+	{ "2026-11-20 10:00", 1, 1795168800000LL },
+	{ "2026-11-20", 1, 1795132800000LL },
+	{ "2026-11-20T12:00+02:00", 1, 1795168800000LL },
+	{ "2026-11-20T04:30-0530", 1, 1795168800000LL },
+	{ "", 0, 0 },
+	{ "yesterday", 0, 0 },
+	{ "2026-13-01", 0, 0 },
+	{ "2026-02-31", 0, 0 },
+	{ "2026-11-20T25:00Z", 0, 0 },
+	{ "2026-11-20T10:00Zjunk", 0, 0 },
+	{ "@", 0, 0 },
+	{ "@-5", 0, 0 },
+	{ "-1h", 0, 0 },
+	{ "1e3", 0, 0 },
+};
+
+START_TEST(test_parse_time)
+{
+	int64_t out = -1;
+	char err[256] = "";
+	int rc = util_parse_time(time_vecs[_i].in, T_NOW, &out, err, sizeof err);
+
+	if (time_vecs[_i].ok) {
+		ck_assert_msg(rc == 0, "'%s' refused: %s", time_vecs[_i].in, err);
+		ck_assert_int_eq(out, time_vecs[_i].want);
+	} else {
+		ck_assert_msg(rc == -1, "'%s' accepted as %lld", time_vecs[_i].in, (long long)out);
+		ck_assert_msg(err[0], "no reason for '%s'", time_vecs[_i].in);
+	}
+}
+END_TEST
+
+START_TEST(test_fmt_time)
+{
+	char buf[40];
+
+	util_fmt_time(1795168805250LL, buf, sizeof buf);
+	ck_assert_str_eq(buf, "2026-11-20T10:00:05.250Z");
+}
+END_TEST
+
 Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -2006,6 +2083,9 @@ Suite *proto_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("util");
+	tcase_add_test(tc, test_util_grow);
+	tcase_add_loop_test(tc, test_parse_time, 0, N(time_vecs));
+	tcase_add_test(tc, test_fmt_time);
 	tcase_add_loop_test(tc, test_parse_int, 0, N(int_vecs));
 	tcase_add_test(tc, test_parse_int_null);
 	tcase_add_loop_test(tc, test_parse_duration, 0, N(dur_vecs));
