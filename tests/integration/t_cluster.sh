@@ -74,6 +74,13 @@ fi
 wait_until 5 state_is "$PORT" n2 failed && ok "n2 (still dead) failed after the startup grace" \
 	|| fail "n2 is $(node_state "$PORT" n2) after restart"
 
+# Several collector URLs: the first is dead, the agent falls back to the next.
+DEAD=$(free_port)
+start fb "$BIN/vigil-agent" --collector "ws://127.0.0.1:$DEAD/,ws://127.0.0.1:$PORT/" --node fb \
+	--group g1 --interval-ms 100 --backoff-cap-ms 500 --statsd off
+wait_until 5 state_is "$PORT" fb alive && ok "agent fell back from a dead collector URL to the next one" \
+	|| fail "fb is '$(node_state "$PORT" fb)': $(tail -3 "$T_DIR/fb.log")"
+
 # The history is in SQLite.
 n=$(sqlite3 "$DB" "select count(*) from events where kind='state'")
 [ "${n:-0}" -ge 8 ] && ok "$n state events stored" || fail "only ${n:-0} state events stored"
