@@ -288,9 +288,9 @@ has_iv() { [[ " $INTERVALS " == *" $1 "* ]]; }
 		done
 		echo
 		echo "The grace period runs from the moment the collector sees the connection close, and the"
-		echo "collector checks it on its 50 ms timer, so \`failed\` is expected at about"
-		echo "1000 ms + (kill to close) + 0..50 ms: read literally, \"failed by 1 s\" is only met when"
-		echo "the timer happens to fire right at 1000 ms."
+		echo "collector wakes exactly when it ends (\`core_next_deadline\`), so \`failed\` comes at"
+		echo "1000 ms + (kill to close, the \"to suspect\" column): the verdict is the grace period's,"
+		echo "and read literally, \"failed within 1000 ms of the kill\" misses by that 1..5 ms."
 	fi
 	if has_part loaded; then
 		echo
