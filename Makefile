@@ -2,6 +2,7 @@
 #
 #   make demo    install missing packages, build, run a local cluster + live view
 #   make test    install missing packages, build (-Werror), unit + sanitizer + integration tests
+#                (the integration tests run twice: plain and sanitizer builds)
 #   make         build bin/vigil-agent, bin/vigil-collector, bin/vigil
 #
 # Libraries come from pkg-config.  Variables are lazy (=) so that `make test`
@@ -48,11 +49,11 @@ obj = $(patsubst %.c,build/$(1)/%.o,$(2))
 
 BINS = bin/vigil-agent bin/vigil-collector bin/vigil
 
-.PHONY: all deps demo test check unit asan integration bench clean help
+.PHONY: all deps demo test check unit asan integration integration-asan bench clean help
 all: $(BINS)
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,6 +84,20 @@ build/wsprobe: $(call obj,rel,tests/tools/wsprobe.c)
 build/check_unit: $(call obj,rel,$(UNIT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
 
+# The programs with AddressSanitizer + UBSan, for the integration tests:
+#   make integration-asan
+build/asan-bin/vigil-collector: $(call obj,asan,$(COLLECTOR_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(SQL_LIBS) -lpthread -lm
+
+build/asan-bin/vigil-agent: $(call obj,asan,$(AGENT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lpthread -lm
+
+build/asan-bin/vigil: $(call obj,asan,$(TUI_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(CUR_LIBS) -lm
+
 build/check_unit_asan: $(call obj,asan,$(UNIT_SRC))
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
 
@@ -94,7 +109,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: all unit asan integration
+check: all unit asan integration integration-asan
 
 unit: build/check_unit
 	@echo "== unit tests"
@@ -108,6 +123,11 @@ asan: build/check_unit_asan
 integration: all build/wsprobe
 	@echo "== integration tests (real processes on 127.0.0.1)"
 	@tests/integration/run.sh
+
+integration-asan: build/asan-bin/vigil-collector build/asan-bin/vigil-agent build/asan-bin/vigil build/wsprobe
+	@echo "== integration tests against the sanitizer builds"
+	@VIGIL_BIN=$(CURDIR)/build/asan-bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  tests/integration/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -3,7 +3,7 @@
 # Sourced by each t_*.sh; each test runs in its own bash process.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$ROOT/bin
+BIN=${VIGIL_BIN:-$ROOT/bin}   # VIGIL_BIN: e.g. sanitizer builds of the programs
 PROBE=$ROOT/build/wsprobe
 T_NAME=$(basename "$0" .sh)
 T_DIR=$ROOT/tests/integration/logs/$T_NAME
