@@ -578,14 +578,6 @@ static void set_checks(struct node *n, const struct proto_hb *hb)
 	n->nchecks = hb->nchecks;
 }
 
-static double app_value(const struct proto_metrics *m, const char *name)
-{
-	for (int i = 0; i < m->napp; i++)
-		if (strcmp(m->app[i].name, name) == 0)
-			return m->app[i].value;
-	return NAN;
-}
-
 /* Why the node is unhealthy now ("" if it is not); *immediate when a
  * critical check alone says so (the agent already required a streak). */
 static void health_reasons(const struct core *c, const struct node *n, char *buf, size_t len,
@@ -604,11 +596,11 @@ static void health_reasons(const struct core *c, const struct node *n, char *buf
 				      n->checks[i].output);
 		*immediate = true;
 	}
-	v = app_value(&n->m, "errors");
+	v = proto_app_value(&n->m, "errors");
 	if (c->cfg.degraded_error_rate > 0 && k < len && isfinite(v) && v >= c->cfg.degraded_error_rate)
 		k += (size_t)snprintf(buf + k, len - k, "%serror rate %.2f/s >= %.2f/s", k ? "; " : "",
 				      v, c->cfg.degraded_error_rate);
-	v = app_value(&n->m, "latency_ms");
+	v = proto_app_value(&n->m, "latency_ms");
 	if (c->cfg.degraded_latency_ms > 0 && k < len && isfinite(v) && v >= c->cfg.degraded_latency_ms)
 		k += (size_t)snprintf(buf + k, len - k, "%slatency %.1f ms >= %.1f ms", k ? "; " : "",
 				      v, c->cfg.degraded_latency_ms);

@@ -1251,12 +1251,8 @@ static void record_samples(struct server *s, int64_t wall)
 		x.load1 = ni.m.load1;
 		x.disk = ni.m.disk_pct;
 		x.rtt_ms = ni.rtt_ms >= 0 ? (double)ni.rtt_ms : NAN;
-		for (int k = 0; k < ni.m.napp; k++) {
-			if (strcmp(ni.m.app[k].name, "errors") == 0)
-				x.errors = ni.m.app[k].value;
-			else if (strcmp(ni.m.app[k].name, "latency_ms") == 0)
-				x.latency_ms = ni.m.app[k].value;
-		}
+		x.errors = proto_app_value(&ni.m, "errors");
+		x.latency_ms = proto_app_value(&ni.m, "latency_ms");
 		store_add_sample(s->store, &x);
 	}
 }

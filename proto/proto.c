@@ -52,6 +52,14 @@ const char *check_status_name(enum check_status s)
 	return "unknown";
 }
 
+double proto_app_value(const struct proto_metrics *m, const char *name)
+{
+	for (int i = 0; i < m->napp && i < PROTO_APP_MAX; i++)
+		if (strcmp(m->app[i].name, name) == 0)
+			return m->app[i].value;
+	return NAN;
+}
+
 const char *proto_err_code(enum proto_err e)
 {
 	switch (e) {
@@ -670,28 +678,27 @@ int proto_encode_welcome(char *buf, size_t cap, const struct proto_welcome *wl)
 	return jw_finish(&w);
 }
 
-int proto_encode_ack(char *buf, size_t cap, const struct proto_ack *a)
+/* {"type": TYPE, "seq": SEQ}: the shape of ack and hb_ack. */
+static int encode_seq(char *buf, size_t cap, const char *type, int64_t seq)
 {
 	struct jw w;
 
 	jw_init(&w, buf, cap);
 	jw_obj_open(&w);
-	jw_kstr(&w, "type", "ack");
-	jw_kint(&w, "seq", a->seq);
+	jw_kstr(&w, "type", type);
+	jw_kint(&w, "seq", seq);
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }
 
+int proto_encode_ack(char *buf, size_t cap, const struct proto_ack *a)
+{
+	return encode_seq(buf, cap, "ack", a->seq);
+}
+
 int proto_encode_hb_ack(char *buf, size_t cap, const struct proto_hb_ack *a)
 {
-	struct jw w;
-
-	jw_init(&w, buf, cap);
-	jw_obj_open(&w);
-	jw_kstr(&w, "type", "hb_ack");
-	jw_kint(&w, "seq", a->seq);
-	jw_obj_close(&w);
-	return jw_finish(&w);
+	return encode_seq(buf, cap, "hb_ack", a->seq);
 }
 
 int proto_encode_error(char *buf, size_t cap, const char *code, const char *message)

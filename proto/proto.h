@@ -87,6 +87,9 @@ struct proto_metrics {
 	struct proto_app_counter app[PROTO_APP_MAX];
 };
 
+/* The application counter of that name, or NAN. */
+double proto_app_value(const struct proto_metrics *m, const char *name);
+
 /* A health check's verdict, as the agent's thresholds decided it (Consul's
  * model: N consecutive failures before critical, M successes before passing). */
 enum check_status { CHECK_PASSING = 0, CHECK_WARNING, CHECK_CRITICAL };

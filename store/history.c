@@ -322,6 +322,17 @@ int store_group_known(struct store *s, const char *group)
 	return any_row(s, sqls, ARRAY_SIZE(sqls), group);
 }
 
+/* 0 when group is unset (any) or known; -ENOENT, or the lookup's error. */
+static int group_exists_or_any(struct store *s, const char *group)
+{
+	int rc;
+
+	if (!is_set(group))
+		return 0;
+	rc = store_group_known(s, group);
+	return rc == 1 ? 0 : rc < 0 ? rc : -ENOENT;
+}
+
 /* --- report maths (pure) ----------------------------------------------- */
 
 enum state_class {
@@ -587,13 +598,9 @@ int store_report(struct store *s, int64_t since_ms, int64_t until_ms,
 	*n = 0;
 	if (until_ms <= 0 || until_ms > now)
 		until_ms = now;
-	if (is_set(group)) {
-		rc = store_group_known(s, group);
-		if (rc <= 0) {
-			rc = rc ? rc : -ENOENT;
-			goto out;
-		}
-	}
+	rc = group_exists_or_any(s, group);
+	if (rc)
+		goto out;
 
 	rc = -EIO;
 	db = store_reader_begin(s);
@@ -771,13 +778,9 @@ int store_group_report(struct store *s, int64_t since_ms, int64_t until_ms,
 	*n = 0;
 	if (until_ms <= 0)
 		until_ms = INT64_MAX;
-	if (is_set(group)) {
-		rc = store_group_known(s, group);
-		if (rc <= 0) {
-			rc = rc ? rc : -ENOENT;
-			goto out;
-		}
-	}
+	rc = group_exists_or_any(s, group);
+	if (rc)
+		goto out;
 
 	rc = -EIO;
 	db = store_reader_begin(s);
