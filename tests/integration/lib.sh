@@ -50,12 +50,16 @@ fail() {
 	log "FAIL: $*"
 }
 
-# A free TCP port on 127.0.0.1 (not listening now).
+# A free TCP port on 127.0.0.1: below the kernel's ephemeral range (so no
+# outgoing connection can be given it meanwhile) and used by no socket in
+# any state.
 free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	lo=${lo:-32768}
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 20000))
-		if ! ss -Htln "sport = :$p" | grep -q .; then
+		p=$((10000 + RANDOM % (lo - 10000)))
+		if ! ss -Htan "sport = :$p" | grep -q .; then
 			echo "$p"
 			return 0
 		fi
