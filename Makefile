@@ -45,9 +45,13 @@ TEST_SRC = tests/check_main.c tests/check_proto.c tests/check_store.c tests/chec
            tests/check_lease.c tests/check_sim.c
 UNIT_SRC = $(TEST_SRC) $(PROTO_SRC) $(COMMON_SRC) $(STORE_SRC) $(CORE_SRC) $(AGENTLIB_SRC) $(TUILIB_SRC)
 
-obj = $(patsubst %.c,build/$(1)/%.o,$(2))
+# BUILD and BIN may be overridden (make BUILD=build-x BIN=bin-x) so that two
+# people can build side by side in one checkout.
+BUILD ?= build
+BIN   ?= bin
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-BINS = bin/vigil-agent bin/vigil-collector bin/vigil
+BINS = $(BIN)/vigil-agent $(BIN)/vigil-collector $(BIN)/vigil
 
 .PHONY: all deps demo test check unit asan integration integration-asan bench clean help
 all: $(BINS)
@@ -55,50 +59,50 @@ all: $(BINS)
 help:
 	@sed -n '2,7p' Makefile
 
-build/rel/%.o: %.c
+$(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(INC) -c $< -o $@
 
-build/asan/%.o: %.c
+$(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	      -fno-sanitize-recover=undefined $(INC) -c $< -o $@
 
-bin/vigil-collector: $(call obj,rel,$(COLLECTOR_SRC))
-	@mkdir -p bin
+$(BIN)/vigil-collector: $(call obj,rel,$(COLLECTOR_SRC))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(SQL_LIBS) -lpthread -lm
 
 # The agent must stay small: no SQLite, no ncurses.
-bin/vigil-agent: $(call obj,rel,$(AGENT_SRC))
-	@mkdir -p bin
+$(BIN)/vigil-agent: $(call obj,rel,$(AGENT_SRC))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lm
 
-bin/vigil: $(call obj,rel,$(TUI_SRC))
-	@mkdir -p bin
+$(BIN)/vigil: $(call obj,rel,$(TUI_SRC))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(CUR_LIBS) -lm
 
 # Test tools: a raw WebSocket client for the integration tests.
-build/wsprobe: $(call obj,rel,tests/tools/wsprobe.c)
+$(BUILD)/wsprobe: $(call obj,rel,tests/tools/wsprobe.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS)
 
-build/check_unit: $(call obj,rel,$(UNIT_SRC))
+$(BUILD)/check_unit: $(call obj,rel,$(UNIT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
 
 # The programs with AddressSanitizer + UBSan, for the integration tests:
 #   make integration-asan
-build/asan-bin/vigil-collector: $(call obj,asan,$(COLLECTOR_SRC))
+$(BUILD)/asan-bin/vigil-collector: $(call obj,asan,$(COLLECTOR_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(SQL_LIBS) -lpthread -lm
 
-build/asan-bin/vigil-agent: $(call obj,asan,$(AGENT_SRC))
+$(BUILD)/asan-bin/vigil-agent: $(call obj,asan,$(AGENT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lpthread -lm
 
-build/asan-bin/vigil: $(call obj,asan,$(TUI_SRC))
+$(BUILD)/asan-bin/vigil: $(call obj,asan,$(TUI_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(CUR_LIBS) -lm
 
-build/check_unit_asan: $(call obj,asan,$(UNIT_SRC))
+$(BUILD)/check_unit_asan: $(call obj,asan,$(UNIT_SRC))
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
 
 deps:
@@ -111,22 +115,22 @@ test: deps
 
 check: all unit asan integration integration-asan
 
-unit: build/check_unit
+unit: $(BUILD)/check_unit
 	@echo "== unit tests"
-	@CK_VERBOSITY=normal build/check_unit
+	@CK_VERBOSITY=normal $(BUILD)/check_unit
 
-asan: build/check_unit_asan
+asan: $(BUILD)/check_unit_asan
 	@echo "== unit tests under AddressSanitizer + UBSan"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  CK_VERBOSITY=normal build/check_unit_asan
+	  CK_VERBOSITY=normal $(BUILD)/check_unit_asan
 
-integration: all build/wsprobe
+integration: all $(BUILD)/wsprobe
 	@echo "== integration tests (real processes on 127.0.0.1)"
-	@tests/integration/run.sh
+	@VIGIL_BIN=$(abspath $(BIN)) VIGIL_PROBE=$(abspath $(BUILD))/wsprobe tests/integration/run.sh
 
-integration-asan: build/asan-bin/vigil-collector build/asan-bin/vigil-agent build/asan-bin/vigil build/wsprobe
+integration-asan: $(BUILD)/asan-bin/vigil-collector $(BUILD)/asan-bin/vigil-agent $(BUILD)/asan-bin/vigil $(BUILD)/wsprobe
 	@echo "== integration tests against the sanitizer builds"
-	@VIGIL_BIN=$(CURDIR)/build/asan-bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	@VIGIL_BIN=$(abspath $(BUILD))/asan-bin VIGIL_PROBE=$(abspath $(BUILD))/wsprobe ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  tests/integration/run.sh
 
 demo: deps
@@ -137,6 +141,6 @@ bench: all
 	@bench/run.sh
 
 clean:
-	rm -rf build bin
+	rm -rf $(BUILD) $(BIN)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

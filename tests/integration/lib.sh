@@ -4,9 +4,9 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${VIGIL_BIN:-$ROOT/bin}   # VIGIL_BIN: e.g. sanitizer builds of the programs
-PROBE=$ROOT/build/wsprobe
+PROBE=${VIGIL_PROBE:-$ROOT/build/wsprobe}
 T_NAME=$(basename "$0" .sh)
-T_DIR=$ROOT/tests/integration/logs/$T_NAME
+T_DIR=${VIGIL_TEST_LOGS:-$ROOT/tests/integration/logs}/$T_NAME
 rm -rf "$T_DIR"
 mkdir -p "$T_DIR"
 PIDS=()

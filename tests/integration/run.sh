@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")"
 passed=0
 failed=0
-for t in t_*.sh; do
+for t in ${VIGIL_TESTS:-t_*.sh}; do   # VIGIL_TESTS="t_a.sh t_b.sh": only those
 	echo "-- $t"
 	out=$(timeout 240 bash "$t" 2>&1)
 	rc=$?
