@@ -201,6 +201,22 @@ static const char *const store_migrations[] = {
 	/* Likewise rare kinds; partial, so only their rows pay for it (a full
 	 * events(kind, ts_ms) cost inserts and misled the planner). */
 	"CREATE INDEX events_rare_ts ON events(ts_ms) WHERE " STORE_SQL_RARE_KINDS ";",
+	/* Hook output grows to STORE_HOOK_OUTPUT_MAX in the same TEXT column. */
+	[3] =
+	"CREATE TABLE group_members("
+	" grp TEXT NOT NULL,"
+	" node TEXT NOT NULL,"
+	" added_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(grp, node));"
+	"CREATE TABLE overrides("
+	" grp TEXT NOT NULL,"
+	" node TEXT NOT NULL DEFAULT '',"         /* '' = the whole group */
+	" kind TEXT NOT NULL CHECK(kind IN ('pause', 'maintenance')),"
+	" until_ms INTEGER NOT NULL DEFAULT 0,"   /* 0 = until undone */
+	" who TEXT,"
+	" reason TEXT,"
+	" set_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(grp, node, kind));",
 };
 
 _Static_assert(ARRAY_SIZE(store_migrations) == STORE_SCHEMA_VERSION + 1,
@@ -276,6 +292,32 @@ static const char store_sql_insert_audit[] =
 	" dry_run, result, detail)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
+/* Re-adding a member keeps its first added_ms. */
+static const char store_sql_add_member[] =
+	"INSERT INTO group_members(grp, node, added_ms) VALUES(?1, ?2, ?3)"
+	" ON CONFLICT(grp, node) DO NOTHING";
+static const char store_sql_del_member[] =
+	"DELETE FROM group_members WHERE grp = ?1 AND node = ?2";
+
+static const char store_sql_put_override[] =
+	"INSERT OR REPLACE INTO overrides(grp, node, kind, until_ms, who, reason,"
+	" set_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char store_sql_del_override[] =
+	"DELETE FROM overrides WHERE grp = ?1 AND node = ?2 AND kind = ?3";
+
+/* Groups known by either table, with their members in name order (one row
+ * per member, or one with a NULL member). */
+static const char store_sql_load_groups[] =
+	"SELECT n.name, coalesce(g.epoch, 0), coalesce(g.leader, ''), m.node"
+	" FROM (SELECT name FROM groups UNION SELECT grp FROM group_members) n"
+	" LEFT JOIN groups g ON g.name = n.name"
+	" LEFT JOIN group_members m ON m.grp = n.name"
+	" ORDER BY n.name, m.node";
+
+static const char store_sql_load_overrides[] =
+	"SELECT grp, node, kind, until_ms, who, reason, set_ms FROM overrides"
+	" ORDER BY grp, node, kind";
+
 /* Retention steps (Debian's SQLite has ENABLE_UPDATE_DELETE_LIMIT); the
  * samples_ts and samples_1m_minute indexes find the oldest rows. */
 static const char store_sql_prune_raw[] =
@@ -299,6 +341,21 @@ enum row_kind {
 	ROW_FAILOVER,
 	ROW_HOOK_RUN,
 	ROW_AUDIT,
+	ROW_GROUP_MEMBER,
+	ROW_OVERRIDE,
+};
+
+/* What store_group_member() and store_override_set() queue. */
+struct member_change {
+	char group[STORE_NAME_MAX + 1];
+	char node[STORE_NAME_MAX + 1];
+	int64_t ts_ms;
+	bool on;
+};
+
+struct override_change {
+	struct store_override o;
+	bool on;
 };
 
 /* One queued row: a header and a private copy of the caller's struct (a
@@ -329,6 +386,10 @@ struct store {
 	sqlite3_stmt *ins_audit;
 	sqlite3_stmt *prune_raw;
 	sqlite3_stmt *prune_agg;
+	sqlite3_stmt *add_member;
+	sqlite3_stmt *del_member;
+	sqlite3_stmt *put_override;
+	sqlite3_stmt *del_override;
 	bool wdb_query_only;            /* the writer thread's: hook applied */
 	int64_t last_prune_ms;          /* the writer thread's: monotonic */
 	pthread_mutex_t db_lock;
@@ -546,11 +607,14 @@ static sqlite3_stmt **store_stmt(struct store *s, size_t i, const char **sql)
 		store_sql_insert_sample, store_sql_upsert_sample_1m,
 		store_sql_insert_failover, store_sql_insert_hook_run,
 		store_sql_insert_audit, store_sql_prune_raw, store_sql_prune_agg,
+		store_sql_add_member, store_sql_del_member,
+		store_sql_put_override, store_sql_del_override,
 	};
 	sqlite3_stmt **const stmts[ARRAY_SIZE(sqls)] = {
 		&s->ins_event, &s->put_node, &s->ins_sample, &s->up_sample_1m,
 		&s->ins_failover, &s->ins_hook_run, &s->ins_audit,
 		&s->prune_raw, &s->prune_agg,
+		&s->add_member, &s->del_member, &s->put_override, &s->del_override,
 	};
 
 	if (i >= ARRAY_SIZE(sqls))
@@ -930,6 +994,47 @@ static int write_audit(struct store *s, const struct store_audit *a,
 	return write_event(s, sum);
 }
 
+static int write_member(struct store *s, const struct member_change *m)
+{
+	sqlite3_stmt *st = m->on ? s->add_member : s->del_member;
+	int rc;
+
+	rc = sqlite3_bind_text(st, 1, m->group, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, m->node, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && m->on)
+		rc = sqlite3_bind_int64(st, 3, m->ts_ms);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	return rc;
+}
+
+static int write_override(struct store *s, const struct override_change *c)
+{
+	const struct store_override *o = &c->o;
+	sqlite3_stmt *st = c->on ? s->put_override : s->del_override;
+	int rc;
+
+	rc = sqlite3_bind_text(st, 1, o->group, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, o->node, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, o->kind, -1, SQLITE_STATIC);
+	if (c->on) {
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 4, o->until_ms);
+		if (rc == SQLITE_OK)
+			rc = bind_text_or_null(st, 5, o->who);
+		if (rc == SQLITE_OK)
+			rc = bind_text_or_null(st, 6, o->reason);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 7, o->set_ms);
+	}
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	return rc;
+}
+
 static int write_row(struct store *s, const struct row *r, struct store_event *sum)
 {
 	switch (r->kind) {
@@ -945,6 +1050,10 @@ static int write_row(struct store *s, const struct row *r, struct store_event *s
 		return write_hook_run(s, (const void *)r->data, sum);
 	case ROW_AUDIT:
 		return write_audit(s, (const void *)r->data, sum);
+	case ROW_GROUP_MEMBER:
+		return write_member(s, (const void *)r->data);
+	case ROW_OVERRIDE:
+		return write_override(s, (const void *)r->data);
 	}
 	return SQLITE_MISUSE;
 }
@@ -1550,6 +1659,69 @@ int store_add_audit(struct store *s, const struct store_audit *a,
 	return store_enqueue(s, r, ticket);
 }
 
+/* [A-Za-z0-9._-]{1,STORE_NAME_MAX}, like the protocol's names. */
+static bool store_name_is_valid(const char *v)
+{
+	size_t n;
+
+	if (!v || !v[0])
+		return false;
+	for (n = 0; v[n]; n++) {
+		if (n == STORE_NAME_MAX)
+			return false;
+		if (!((v[n] >= 'a' && v[n] <= 'z') || (v[n] >= 'A' && v[n] <= 'Z') ||
+		      (v[n] >= '0' && v[n] <= '9') || v[n] == '.' || v[n] == '_' ||
+		      v[n] == '-'))
+			return false;
+	}
+	return true;
+}
+
+int store_group_member(struct store *s, const char *group, const char *node, bool on,
+		       int64_t ts_ms)
+{
+	struct member_change m;
+	struct row *r;
+
+	if (!s || !store_name_is_valid(group) || !store_name_is_valid(node))
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	strcpy(m.group, group);
+	strcpy(m.node, node);
+	m.ts_ms = ts_ms;
+	m.on = on;
+	r = row_new(ROW_GROUP_MEMBER, &m, sizeof(m), 0, 0);
+	if (!r)
+		return -ENOMEM;
+	return store_enqueue(s, r, NULL);
+}
+
+int store_override_set(struct store *s, const struct store_override *o, bool on)
+{
+	struct override_change c;
+	struct row *r;
+
+	if (!s || !o)
+		return -EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.o = *o;
+	TERMINATE(c.o.group);
+	TERMINATE(c.o.node);
+	TERMINATE(c.o.kind);
+	TERMINATE(c.o.who);
+	TERMINATE(c.o.reason);
+	if (!store_name_is_valid(c.o.group) ||
+	    (c.o.node[0] && !store_name_is_valid(c.o.node)) ||
+	    (strcmp(c.o.kind, "pause") && strcmp(c.o.kind, "maintenance")) ||
+	    c.o.until_ms < 0)
+		return -EINVAL;
+	c.on = on;
+	r = row_new(ROW_OVERRIDE, &c, sizeof(c), 0, 0);
+	if (!r)
+		return -ENOMEM;
+	return store_enqueue(s, r, NULL);
+}
+
 uint64_t store_committed_ticket(struct store *s)
 {
 	if (!s)
@@ -1923,4 +2095,89 @@ out_unlock:
 	reader_unlock(s);
 out:
 	return count;
+}
+
+/* Rows come ordered by group then member; a group is handed over when the
+ * next one starts (or at the end). */
+int store_load_groups(struct store *s, store_group_cb cb, void *arg)
+{
+	struct store_group_row *g = NULL;
+	sqlite3_stmt *st = NULL;
+	const unsigned char *name;
+	bool have = false;
+	int step;
+	int rc = -EINVAL;
+
+	if (!s || !cb)
+		goto out;
+	rc = -ENOMEM;
+	g = malloc(sizeof(*g));
+	if (!g)
+		goto out;
+	rc = -EIO;
+	reader_lock(s);
+	if (sqlite3_prepare_v2(s->rdb, store_sql_load_groups, -1, &st, NULL) != SQLITE_OK)
+		goto out_unlock;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		name = sqlite3_column_text(st, 0);
+		if (!name)
+			continue;
+		if (!have || strcmp(g->name, (const char *)name)) {
+			if (have && (rc = cb(g, arg)))
+				goto out_finalize;
+			memset(g, 0, sizeof(*g));
+			copy_str(g->name, sizeof(g->name), (const char *)name);
+			g->epoch = sqlite3_column_int64(st, 1);
+			column_str(st, 2, g->leader, sizeof(g->leader));
+			have = true;
+		}
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+		    g->nmembers < STORE_GROUP_MEMBERS_MAX)
+			column_str(st, 3, g->members[g->nmembers++], sizeof(g->members[0]));
+	}
+	rc = -EIO;
+	if (step != SQLITE_DONE)
+		goto out_finalize;
+	rc = have ? cb(g, arg) : 0;
+out_finalize:
+	sqlite3_finalize(st);
+out_unlock:
+	reader_unlock(s);
+out:
+	free(g);
+	return rc;
+}
+
+int store_load_overrides(struct store *s, store_override_cb cb, void *arg)
+{
+	struct store_override o;
+	sqlite3_stmt *st = NULL;
+	int step;
+	int rc = -EINVAL;
+
+	if (!s || !cb)
+		goto out;
+	rc = -EIO;
+	reader_lock(s);
+	if (sqlite3_prepare_v2(s->rdb, store_sql_load_overrides, -1, &st, NULL) != SQLITE_OK)
+		goto out_unlock;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&o, 0, sizeof(o));
+		column_str(st, 0, o.group, sizeof(o.group));
+		column_str(st, 1, o.node, sizeof(o.node));
+		column_str(st, 2, o.kind, sizeof(o.kind));
+		o.until_ms = sqlite3_column_int64(st, 3);
+		column_str(st, 4, o.who, sizeof(o.who));
+		column_str(st, 5, o.reason, sizeof(o.reason));
+		o.set_ms = sqlite3_column_int64(st, 6);
+		if ((rc = cb(&o, arg)))
+			goto out_finalize;
+	}
+	rc = step == SQLITE_DONE ? 0 : -EIO;
+out_finalize:
+	sqlite3_finalize(st);
+out_unlock:
+	reader_unlock(s);
+out:
+	return rc;
 }

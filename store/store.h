@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BATCH_ROWS     100000 /* rows per transaction, at most */
 #define STORE_QUEUE_MAX      200000 /* rows queued before store_add_* refuses */
 
@@ -46,6 +46,8 @@
 #define STORE_RULE_MAX   63
 #define STORE_DETAIL_MAX 1023
 #define STORE_TEXT_MAX   255
+#define STORE_HOOK_OUTPUT_MAX 4096  /* bytes of a hook run's output kept */
+#define STORE_GROUP_MEMBERS_MAX 64
 
 #define STORE_PRUNE_STEP_ROWS 1000  /* rows one prune step deletes at most */
 #define STORE_RAW_KEEP_MS     (7LL * 24 * 3600 * 1000)   /* default retention */
@@ -110,8 +112,9 @@ struct store_failover {
 	char detail[STORE_DETAIL_MAX + 1];
 };
 
-/* One run of an operator hook script.  Events summary row: node, group,
- * rule = hook, detail = "rc=RC duration_ms=D". */
+/* One run of an operator hook script.  Its output goes to hook_runs only;
+ * the events summary row stays short: node, group, rule = hook,
+ * detail = "rc=RC duration_ms=D". */
 struct store_hook_run {
 	int64_t ts_ms;                    /* when it ended */
 	char node[STORE_NAME_MAX + 1];    /* where it ran */
@@ -120,7 +123,7 @@ struct store_hook_run {
 	int64_t epoch;                    /* -1 = none */
 	int rc;                           /* exit status; negative = killed / not run */
 	int64_t duration_ms;
-	char output[STORE_DETAIL_MAX + 1];/* the head of its output */
+	char output[STORE_HOOK_OUTPUT_MAX + 1]; /* the head of its output */
 };
 
 /* One operator command, allowed or not.  node and group say what it was
@@ -192,6 +195,54 @@ int store_add_hook_run(struct store *s, const struct store_hook_run *h,
 		       uint64_t *ticket);
 int store_add_audit(struct store *s, const struct store_audit *a,
 		    uint64_t *ticket);
+
+/* --- groups' expected members and operator overrides (schema v3) -------- *
+ * Both are small tables that the collector reloads at start-up, so that what
+ * an operator said survives a restart.  Writes are queued like every row
+ * (commit order = call order); reads run on the reader connection and see
+ * committed rows only (call store_flush() first to see queued ones). */
+
+/* Queued like every row: node becomes (on) / is no longer (!on) an expected
+ * member of group.  Adding a member again keeps its first added_ms.
+ * -EINVAL on bad names ([A-Za-z0-9._-]{1,64}). */
+int store_group_member(struct store *s, const char *group, const char *node, bool on,
+		       int64_t ts_ms);
+
+struct store_group_row {
+	char name[STORE_NAME_MAX + 1];
+	int64_t epoch;                     /* 0 if never set */
+	char leader[STORE_NAME_MAX + 1];   /* "" none */
+	int nmembers;
+	char members[STORE_GROUP_MEMBERS_MAX][STORE_NAME_MAX + 1];
+};
+typedef int (*store_group_cb)(const struct store_group_row *g, void *arg);
+
+/* Every group in groups or group_members, by name, with its members (by
+ * name; only the first STORE_GROUP_MEMBERS_MAX of a group).  Reader
+ * connection; call after store_flush() to see queued rows.  A non-zero cb
+ * return stops and is returned.  0, -EINVAL or -EIO. */
+int store_load_groups(struct store *s, store_group_cb cb, void *arg);
+
+struct store_override {
+	char group[STORE_NAME_MAX + 1];
+	char node[STORE_NAME_MAX + 1];     /* "" for a group-wide override (pause) */
+	char kind[16];                     /* "pause" or "maintenance" */
+	int64_t until_ms;                  /* wall ms; 0 = until undone */
+	char who[STORE_NAME_MAX + 1];
+	char reason[STORE_TEXT_MAX + 1];
+	int64_t set_ms;
+};
+
+/* Queued: on = insert or replace (group,node,kind); !on = delete it (only
+ * group, node and kind are read).  -EINVAL for a bad group or node name, a
+ * kind other than "pause" / "maintenance", or until_ms < 0. */
+int store_override_set(struct store *s, const struct store_override *o, bool on);
+
+typedef int (*store_override_cb)(const struct store_override *o, void *arg);
+
+/* Every override, by group, node and kind (expired ones too: deciding what
+ * is still in force is the caller's business).  Like store_load_groups(). */
+int store_load_overrides(struct store *s, store_override_cb cb, void *arg);
 
 /* The highest ticket such that every row up to it is committed (0 before the
  * first commit).  Thread-safe, lock-free. */

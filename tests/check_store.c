@@ -1,7 +1,9 @@
 /* check_store.c — unit tests for store/: schema, round trips, queries, the
  * queue and the writer thread's failure handling; schema v2's rows (samples
  * and their aggregates, failovers, hook runs, audit), tickets and the commit
- * hook, retention, epochs.  (Queries of store/history.h: check_history.c.)
+ * hook, retention, epochs; schema v3's expected group members, operator
+ * overrides and long hook output.  (Queries of store/history.h:
+ * check_history.c.)
  *
  * Every test opens a fresh store: ":memory:" unless a real file matters, then
  * a file in a mkdtemp() directory made by the checked fixture.  No sleeps:
@@ -228,6 +230,8 @@ START_TEST(test_migration_sets_user_version)
 				 " ('groups', 'failovers', 'hook_runs', 'audit', 'alerts',"
 				 " 'samples', 'samples_1m', 'samples_node_ts', 'samples_ts',"
 				 " 'events_grp_ts', 'events_rare_ts', 'failovers_grp_started')"), 12);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				 " ('group_members', 'overrides')"), 2);
 	sqlite3_close(db);
 
 	/* Opening again is a no-op migration. */
@@ -903,7 +907,7 @@ START_TEST(test_migration_v1_to_v2)
 	store_close(s);
 
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 2);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM meta"), 1);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples"), 1);
@@ -1506,6 +1510,422 @@ START_TEST(test_epoch_survives_kill)
 }
 END_TEST
 
+/* --- schema v3: group members, overrides, hook output -------------------- */
+
+/* What store_load_groups() / store_load_overrides() hand over. */
+struct loaded {
+	struct store_group_row g[8];
+	struct store_override o[8];
+	int n;
+	int stop_at;            /* return 7 from the call number stop_at (0: never) */
+};
+
+static int collect_group(const struct store_group_row *g, void *arg)
+{
+	struct loaded *l = arg;
+
+	if (l->n < 8)
+		l->g[l->n] = *g;
+	l->n++;
+	return l->n == l->stop_at ? 7 : 0;
+}
+
+static int collect_override(const struct store_override *o, void *arg)
+{
+	struct loaded *l = arg;
+
+	if (l->n < 8)
+		l->o[l->n] = *o;
+	l->n++;
+	return l->n == l->stop_at ? 7 : 0;
+}
+
+static struct loaded *load_groups(struct store *s)
+{
+	static struct loaded l;
+
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(store_load_groups(s, collect_group, &l), 0);
+	return &l;
+}
+
+static struct loaded *load_overrides(struct store *s)
+{
+	static struct loaded l;
+
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(store_load_overrides(s, collect_override, &l), 0);
+	return &l;
+}
+
+static void make_override(struct store_override *o, const char *group, const char *node,
+			  const char *kind, int64_t until_ms, const char *who,
+			  const char *reason, int64_t set_ms)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->group, sizeof(o->group), "%s", group);
+	snprintf(o->node, sizeof(o->node), "%s", node);
+	snprintf(o->kind, sizeof(o->kind), "%s", kind);
+	o->until_ms = until_ms;
+	snprintf(o->who, sizeof(o->who), "%s", who);
+	snprintf(o->reason, sizeof(o->reason), "%s", reason);
+	o->set_ms = set_ms;
+}
+
+/* The tables migration 2 added, as they shipped, with a row in each. */
+static const char v2_sql[] =
+	"CREATE TABLE groups(name TEXT PRIMARY KEY, epoch INTEGER NOT NULL DEFAULT 0,"
+	" leader TEXT, updated_ms INTEGER);"
+	"CREATE TABLE failovers(id INTEGER PRIMARY KEY, grp TEXT NOT NULL,"
+	" started_ms INTEGER, detected_ms INTEGER, decided_ms INTEGER,"
+	" promoted_ms INTEGER, finished_ms INTEGER, old_leader TEXT, new_leader TEXT,"
+	" epoch INTEGER, outcome TEXT NOT NULL, reason TEXT, detail TEXT);"
+	"CREATE INDEX failovers_grp_started ON failovers(grp, started_ms);"
+	"CREATE TABLE hook_runs(id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+	" node TEXT NOT NULL, grp TEXT NOT NULL, hook TEXT NOT NULL, epoch INTEGER,"
+	" rc INTEGER NOT NULL, duration_ms INTEGER, output TEXT);"
+	"CREATE TABLE audit(id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+	" operator TEXT NOT NULL, role TEXT, command TEXT NOT NULL, target TEXT,"
+	" reason TEXT, dry_run INTEGER NOT NULL, result TEXT NOT NULL, detail TEXT);"
+	"CREATE TABLE alerts(id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL,"
+	" rule TEXT NOT NULL, node TEXT, grp TEXT, severity TEXT NOT NULL,"
+	" state TEXT NOT NULL, started_ms INTEGER NOT NULL, resolved_ms INTEGER,"
+	" acked_by TEXT, acked_ms INTEGER, ack_reason TEXT, summary TEXT);"
+	"CREATE INDEX alerts_fingerprint ON alerts(fingerprint, started_ms);"
+	"CREATE TABLE samples(node TEXT NOT NULL, ts_ms INTEGER NOT NULL, cpu REAL,"
+	" mem REAL, load1 REAL, disk REAL, rtt_ms REAL, errors REAL, latency_ms REAL);"
+	"CREATE INDEX samples_node_ts ON samples(node, ts_ms);"
+	"CREATE INDEX samples_ts ON samples(ts_ms);"
+	"CREATE TABLE samples_1m(node TEXT NOT NULL, minute_ms INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, cpu_avg REAL, cpu_max REAL, mem_avg REAL, mem_max REAL,"
+	" load1_avg REAL, load1_max REAL, disk_max REAL, rtt_avg REAL, rtt_max REAL,"
+	" errors_avg REAL, errors_max REAL, latency_avg REAL, latency_max REAL,"
+	" cpu_n INTEGER NOT NULL DEFAULT 0, mem_n INTEGER NOT NULL DEFAULT 0,"
+	" load1_n INTEGER NOT NULL DEFAULT 0, rtt_n INTEGER NOT NULL DEFAULT 0,"
+	" errors_n INTEGER NOT NULL DEFAULT 0, latency_n INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(node, minute_ms));"
+	"CREATE INDEX samples_1m_minute ON samples_1m(minute_ms);"
+	"CREATE INDEX events_grp_ts ON events(grp, ts_ms);"
+	"CREATE INDEX events_rare_ts ON events(ts_ms) WHERE (kind = 'failover'"
+	" OR kind = 'hook' OR kind = 'audit' OR kind = 'alert');"
+	"INSERT INTO groups VALUES('pg', 5, 'db-1', 100);"
+	"INSERT INTO failovers(grp, started_ms, outcome, epoch) VALUES('pg', 30, 'promoted', 5);"
+	"INSERT INTO hook_runs(ts_ms, node, grp, hook, rc, output)"
+	" VALUES(31, 'db-1', 'pg', 'promote', 0, 'ok');"
+	"INSERT INTO events(ts_ms, node, grp, kind, rule, detail)"
+	" VALUES(31, 'db-1', 'pg', 'hook', 'promote', 'rc=0 duration_ms=5');"
+	"INSERT INTO samples(node, ts_ms, cpu) VALUES('db-1', 60000, 0.25);"
+	"INSERT INTO samples_1m(node, minute_ms, n, cpu_avg, cpu_max, cpu_n)"
+	" VALUES('db-1', 60000, 1, 0.25, 0.25, 1);"
+	"PRAGMA user_version=2;";
+
+/* A release-2 file holding data (v1_sql, then v2_sql): every row is still
+ * there, the new tables work, and what they hold survives a reopen. */
+START_TEST(test_migration_v2_to_v3)
+{
+	struct collected *c = collected_new();
+	struct store_override o;
+	struct loaded *l;
+	struct store *s;
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1_sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v2_sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_ok(db_path, 0);
+	store_set_retention(s, 0, 0);                   /* keep the 1970 samples */
+	ck_assert_int_eq(query(s, c, "db-1", NULL, 0, 0, 0), 3);
+	ck_assert_str_eq(c->ev[0].kind, "hook");
+	ck_assert_str_eq(c->ev[1].to_state, "failed");
+	/* The v2 group is there, with no members yet. */
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 1);
+	ck_assert_str_eq(l->g[0].name, "pg");
+	ck_assert_int_eq(l->g[0].epoch, 5);
+	ck_assert_str_eq(l->g[0].leader, "db-1");
+	ck_assert_int_eq(l->g[0].nmembers, 0);
+	ck_assert_int_eq(load_overrides(s)->n, 0);
+
+	ck_assert_int_eq(store_group_member(s, "pg", "db-1", true, 200), 0);
+	ck_assert_int_eq(store_group_member(s, "pg", "db-2", true, 201), 0);
+	make_override(&o, "pg", "db-2", "maintenance", 0, "alice", "disk swap", 300);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 3);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM failovers WHERE epoch = 5"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM hook_runs WHERE output = 'ok'"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM meta"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM group_members"), 2);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM overrides"), 1);
+	sqlite3_close(db);
+
+	/* Reopened: the same groups and overrides. */
+	s = open_ok(db_path, 0);
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 1);
+	ck_assert_int_eq(l->g[0].epoch, 5);
+	ck_assert_int_eq(l->g[0].nmembers, 2);
+	ck_assert_str_eq(l->g[0].members[0], "db-1");
+	ck_assert_str_eq(l->g[0].members[1], "db-2");
+	l = load_overrides(s);
+	ck_assert_int_eq(l->n, 1);
+	ck_assert_str_eq(l->o[0].group, "pg");
+	ck_assert_str_eq(l->o[0].node, "db-2");
+	ck_assert_str_eq(l->o[0].kind, "maintenance");
+	ck_assert_int_eq(l->o[0].until_ms, 0);
+	ck_assert_str_eq(l->o[0].who, "alice");
+	ck_assert_str_eq(l->o[0].reason, "disk swap");
+	ck_assert_int_eq(l->o[0].set_ms, 300);
+	store_close(s);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_group_members)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	char long_name[STORE_NAME_MAX + 2];
+	struct loaded *l;
+	sqlite3 *db = NULL;
+	char node[16];
+	int i;
+
+	ck_assert_int_eq(load_groups(s)->n, 0);
+	ck_assert_int_eq(store_group_member(s, "web", "w-2", true, 10), 0);
+	ck_assert_int_eq(store_group_member(s, "web", "w-1", true, 11), 0);
+	ck_assert_int_eq(store_group_member(s, "web", "w-3", true, 12), 0);
+	ck_assert_int_eq(store_group_member(s, "web", "w-3", false, 13), 0);
+	ck_assert_int_eq(store_group_member(s, "web", "w-2", true, 99), 0);   /* again */
+	ck_assert_int_eq(store_group_member(s, "web", "w-9", false, 14), 0);  /* not there */
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "pg", 4, "db-1"), 0);
+	ck_assert_int_eq(store_group_set_epoch_sync(s, "web", 2, NULL), 0);
+	/* Queued: not visible before the flush. */
+	ck_assert_int_eq(load_groups(s)->n, 2);
+	ck_assert_int_eq(load_groups(s)->g[1].nmembers, 0);
+	ck_assert_int_eq(store_flush(s), 0);
+
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 2);
+	ck_assert_str_eq(l->g[0].name, "pg");          /* groups table only */
+	ck_assert_int_eq(l->g[0].epoch, 4);
+	ck_assert_str_eq(l->g[0].leader, "db-1");
+	ck_assert_int_eq(l->g[0].nmembers, 0);
+	ck_assert_str_eq(l->g[1].name, "web");
+	ck_assert_int_eq(l->g[1].epoch, 2);
+	ck_assert_str_eq(l->g[1].leader, "");
+	ck_assert_int_eq(l->g[1].nmembers, 2);
+	ck_assert_str_eq(l->g[1].members[0], "w-1");
+	ck_assert_str_eq(l->g[1].members[1], "w-2");
+
+	/* Members only: epoch 0, no leader. */
+	ck_assert_int_eq(store_group_member(s, "cache", "c-1", true, 20), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 3);
+	ck_assert_str_eq(l->g[0].name, "cache");
+	ck_assert_int_eq(l->g[0].epoch, 0);
+	ck_assert_str_eq(l->g[0].leader, "");
+	ck_assert_int_eq(l->g[0].nmembers, 1);
+
+	/* The callback's non-zero return stops and is returned. */
+	memset(l, 0, sizeof(*l));
+	l->stop_at = 2;
+	ck_assert_int_eq(store_load_groups(s, collect_group, l), 7);
+	ck_assert_int_eq(l->n, 2);
+
+	/* Bad names. */
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ck_assert_int_eq(store_group_member(s, "", "n", true, 1), -EINVAL);
+	ck_assert_int_eq(store_group_member(s, "g", "", true, 1), -EINVAL);
+	ck_assert_int_eq(store_group_member(s, NULL, "n", true, 1), -EINVAL);
+	ck_assert_int_eq(store_group_member(s, "g", NULL, true, 1), -EINVAL);
+	ck_assert_int_eq(store_group_member(s, "g x", "n", true, 1), -EINVAL);
+	ck_assert_int_eq(store_group_member(s, "g", "n'; --", true, 1), -EINVAL);
+	ck_assert_int_eq(store_group_member(s, "g", long_name, true, 1), -EINVAL);
+	long_name[STORE_NAME_MAX] = '\0';              /* 64 is fine */
+	ck_assert_int_eq(store_group_member(s, "g", long_name, true, 1), 0);
+	ck_assert_int_eq(store_group_member(NULL, "g", "n", true, 1), -EINVAL);
+	ck_assert_int_eq(store_load_groups(s, NULL, NULL), -EINVAL);
+
+	/* At most STORE_GROUP_MEMBERS_MAX members are reported, the first by name. */
+	for (i = 0; i < STORE_GROUP_MEMBERS_MAX + 6; i++) {
+		snprintf(node, sizeof(node), "m-%03d", STORE_GROUP_MEMBERS_MAX + 5 - i);
+		ck_assert_int_eq(store_group_member(s, "big", node, true, i), 0);
+	}
+	ck_assert_int_eq(store_flush(s), 0);
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 5);
+	ck_assert_str_eq(l->g[0].name, "big");
+	ck_assert_int_eq(l->g[0].nmembers, STORE_GROUP_MEMBERS_MAX);
+	ck_assert_str_eq(l->g[0].members[0], "m-000");
+	snprintf(node, sizeof(node), "m-%03d", STORE_GROUP_MEMBERS_MAX - 1);
+	ck_assert_str_eq(l->g[0].members[STORE_GROUP_MEMBERS_MAX - 1], node);
+	store_close(s);
+
+	/* On disk: w-2 kept its first added_ms. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT added_ms FROM group_members"
+				 " WHERE grp = 'web' AND node = 'w-2'"), 10);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM group_members"
+				 " WHERE grp = 'web'"), 2);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_group_members_memory)
+{
+	struct store *s = open_ok(":memory:", SLOW_FLUSH_MS);
+	struct loaded *l;
+
+	ck_assert_int_eq(store_group_member(s, "g", "n-1", true, 1), 0);
+	ck_assert_int_eq(store_group_member(s, "g", "n-2", true, 1), 0);
+	ck_assert_int_eq(store_group_member(s, "g", "n-1", false, 2), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 1);
+	ck_assert_int_eq(l->g[0].nmembers, 1);
+	ck_assert_str_eq(l->g[0].members[0], "n-2");
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_overrides)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct store_override o;
+	struct loaded *l;
+
+	make_override(&o, "pg", "", "pause", 0, "alice", "upgrade", 100);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	make_override(&o, "pg", "db-2", "maintenance", 5000, "bob", "disk swap", 110);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	make_override(&o, "web", "w-1", "maintenance", 0, "", "", 120);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	make_override(&o, "web", "w-1", "pause", 0, "carol", "x", 121);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	ck_assert_int_eq(load_overrides(s)->n, 0);      /* queued, not committed */
+	ck_assert_int_eq(store_flush(s), 0);
+
+	l = load_overrides(s);
+	ck_assert_int_eq(l->n, 4);
+	ck_assert_str_eq(l->o[0].group, "pg");
+	ck_assert_str_eq(l->o[0].node, "");
+	ck_assert_str_eq(l->o[0].kind, "pause");
+	ck_assert_str_eq(l->o[0].who, "alice");
+	ck_assert_str_eq(l->o[1].node, "db-2");
+	ck_assert_int_eq(l->o[1].until_ms, 5000);
+	ck_assert_str_eq(l->o[1].reason, "disk swap");
+	ck_assert_int_eq(l->o[1].set_ms, 110);
+	ck_assert_str_eq(l->o[2].group, "web");
+	ck_assert_str_eq(l->o[2].kind, "maintenance");
+	ck_assert_str_eq(l->o[2].who, "");              /* NULL reads back as "" */
+	ck_assert_str_eq(l->o[3].kind, "pause");
+
+	/* Replace one, undo two (undo reads only group, node, kind). */
+	make_override(&o, "pg", "db-2", "maintenance", 9000, "carol", "longer", 130);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	make_override(&o, "pg", "", "pause", 1, "someone", "else", 1);
+	ck_assert_int_eq(store_override_set(s, &o, false), 0);
+	make_override(&o, "web", "w-1", "pause", 0, "", "", 0);
+	ck_assert_int_eq(store_override_set(s, &o, false), 0);
+	make_override(&o, "web", "w-2", "pause", 0, "", "", 0);   /* not there */
+	ck_assert_int_eq(store_override_set(s, &o, false), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	l = load_overrides(s);
+	ck_assert_int_eq(l->n, 2);
+	ck_assert_str_eq(l->o[0].node, "db-2");
+	ck_assert_int_eq(l->o[0].until_ms, 9000);
+	ck_assert_str_eq(l->o[0].who, "carol");
+	ck_assert_str_eq(l->o[0].reason, "longer");
+	ck_assert_int_eq(l->o[0].set_ms, 130);
+	ck_assert_str_eq(l->o[1].group, "web");
+	ck_assert_str_eq(l->o[1].kind, "maintenance");
+
+	/* Refused. */
+	make_override(&o, "pg", "db-1", "drain", 0, "a", "r", 1);
+	ck_assert_int_eq(store_override_set(s, &o, true), -EINVAL);
+	make_override(&o, "", "db-1", "pause", 0, "a", "r", 1);
+	ck_assert_int_eq(store_override_set(s, &o, true), -EINVAL);
+	make_override(&o, "pg", "db 1", "pause", 0, "a", "r", 1);
+	ck_assert_int_eq(store_override_set(s, &o, true), -EINVAL);
+	make_override(&o, "pg", "db-1", "pause", -5, "a", "r", 1);
+	ck_assert_int_eq(store_override_set(s, &o, true), -EINVAL);
+	ck_assert_int_eq(store_override_set(s, NULL, true), -EINVAL);
+	ck_assert_int_eq(store_load_overrides(s, NULL, NULL), -EINVAL);
+
+	/* The callback's non-zero return stops and is returned. */
+	memset(l, 0, sizeof(*l));
+	l->stop_at = 1;
+	ck_assert_int_eq(store_load_overrides(s, collect_override, l), 7);
+	ck_assert_int_eq(l->n, 1);
+	store_close(s);
+
+	/* They survive a restart. */
+	s = open_ok(db_path, 0);
+	l = load_overrides(s);
+	ck_assert_int_eq(l->n, 2);
+	ck_assert_str_eq(l->o[0].group, "pg");
+	ck_assert_str_eq(l->o[0].node, "db-2");
+	ck_assert_int_eq(l->o[0].until_ms, 9000);
+	ck_assert_str_eq(l->o[1].node, "w-1");
+	store_close(s);
+}
+END_TEST
+
+/* Output up to STORE_HOOK_OUTPUT_MAX bytes is kept whole (longer, unterminated
+ * input is cut there); the summary row stays short. */
+START_TEST(test_hook_output_long)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_hook_run *h = calloc(1, sizeof(*h));
+	sqlite3 *db = NULL;
+	int i;
+
+	ck_assert_ptr_nonnull(h);
+	h->ts_ms = 500;
+	strcpy(h->node, "db-2");
+	strcpy(h->group, "pg");
+	strcpy(h->hook, "promote");
+	h->epoch = 3;
+	h->rc = 1;
+	h->duration_ms = 42;
+	for (i = 0; i < STORE_HOOK_OUTPUT_MAX; i++)
+		h->output[i] = (char)('a' + i % 26);
+	h->output[STORE_HOOK_OUTPUT_MAX] = '\0';
+	ck_assert_int_eq(store_add_hook_run(s, h, NULL), 0);
+	h->ts_ms = 600;
+	memset(h->output, 'z', sizeof(h->output));     /* no terminator at all */
+	ck_assert_int_eq(store_add_hook_run(s, h, NULL), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(query(s, c, "db-2", "hook", 0, 0, 0), 2);
+	ck_assert_str_eq(c->ev[1].detail, "rc=1 duration_ms=42");
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT length(output) FROM hook_runs WHERE ts_ms = 500"),
+			 STORE_HOOK_OUTPUT_MAX);
+	ck_assert_int_eq(sql_int(db, "SELECT substr(output, 4096, 1) = 'n' AND"
+				 " substr(output, 1, 3) = 'abc' FROM hook_runs WHERE ts_ms = 500"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT length(output) FROM hook_runs WHERE ts_ms = 600"),
+			 STORE_HOOK_OUTPUT_MAX);
+	ck_assert_int_eq(sql_int(db, "SELECT max(length(detail)) FROM events"), 19);
+	sqlite3_close(db);
+	free(h);
+	free(c);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1568,6 +1988,16 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_samples_and_minutes);
 	tcase_add_test(tc, test_minute_running_mean);
 	tcase_add_test(tc, test_failover_hook_audit_rows);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("schema_v3");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_migration_v2_to_v3);
+	tcase_add_test(tc, test_group_members);
+	tcase_add_test(tc, test_group_members_memory);
+	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_hook_output_long);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tickets");
