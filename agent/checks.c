@@ -10,11 +10,9 @@
  * the middle of a connect or a command gives up at once; a command's whole
  * process group is killed.
  *
- * Commands are started with posix_spawn() (safe in a threaded program, unlike
- * fork()) in a new session (POSIX_SPAWN_SETSID), so the shell's pid is also
- * the process group id.  The shell is not reaped until its group has been
- * sent SIGKILL, so that id cannot be reused meanwhile.  Every fd we open is
- * close-on-exec.
+ * Commands run through proc_run() (agent/proc.h): posix_spawn() in a new
+ * session, so the whole process group is killed at the timeout and after the
+ * command exits.  Every fd we open is close-on-exec.
  *
  * Names are resolved in a short-lived helper thread so a slow resolver
  * cannot hold a check past its timeout; a lookup the check gave up on frees
@@ -33,23 +31,21 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/proc.h"
 #include "proto/names.h"
 #include "proto/util.h"
 
 #define CHECK_THREAD_STACK (256 * 1024)
 #define HTTP_STATUS_LINE_MAX 1024
-#define EXEC_POLL_SLICE_MS 50     /* how often a running command's exit is polled */
 #define LOOKUP_THREAD_STACK (512 * 1024)
 
 /* ---- spec --------------------------------------------------------------- */
@@ -316,71 +312,11 @@ out:
 
 /* ---- output sanitizing -------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0 when
- * it is not one (overlong forms, surrogates, > U+10FFFF refused). */
-static size_t utf8_seq_len(const unsigned char *p, size_t avail)
-{
-	size_t n = 0;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	if (n == 0 || n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xf0 && p[1] < 0x90))
-		return 0;           /* overlong */
-	if (p[0] == 0xed && p[1] >= 0xa0)
-		return 0;           /* surrogate */
-	if (p[0] == 0xf4 && p[1] >= 0x90)
-		return 0;           /* above U+10FFFF */
-	return n;
-}
-
 void check_output_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
-	const unsigned char *s = (const unsigned char *)src;
-	size_t cap = dstlen - 1, i = 0, o = 0;
-
-	if (cap > PROTO_CHECK_OUTPUT_MAX)
-		cap = PROTO_CHECK_OUTPUT_MAX;
-	while (s && i < srclen && o < cap) {
-		size_t n;
-
-		if (s[i] < 0x20 || s[i] == 0x7f) {
-			dst[o++] = ' ';
-			i++;
-			continue;
-		}
-		if (s[i] < 0x80) {
-			dst[o++] = (char)s[i++];
-			continue;
-		}
-		n = utf8_seq_len(s + i, srclen - i);
-		if (n == 0) {
-			dst[o++] = '?';
-			i++;
-			continue;
-		}
-		if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
-			dst[o++] = ' ';     /* C1 control (U+0080..U+009F), e.g. CSI */
-			i += 2;
-			continue;
-		}
-		if (o + n > cap)
-			break;
-		memcpy(dst + o, s + i, n);
-		o += n;
-		i += n;
-	}
-	while (o > 0 && dst[o - 1] == ' ')
-		o--;
-	dst[o] = '\0';
+	if (dstlen > PROTO_CHECK_OUTPUT_MAX + 1)
+		dstlen = PROTO_CHECK_OUTPUT_MAX + 1;
+	proc_text_sanitize(dst, dstlen, src, srclen, PROC_TEXT_TRIM);
 }
 
 /* ---- the state machine -------------------------------------------------- */
@@ -851,176 +787,41 @@ out:
 
 /* ---- exec --------------------------------------------------------------- */
 
-/* The child is started; read its output until it exits, the deadline passes
- * or cancel_fd is readable.  Returns IO_OK once the child has exited (not yet
- * reaped). */
-static enum io_res exec_collect(pid_t pid, int rfd, int64_t deadline, int cancel_fd,
-				char *buf, size_t cap, size_t *got)
-{
-	enum io_res rc = IO_TIMEOUT;
-	bool eof = false;
-	char sink[512];
-
-	for (;;) {
-		struct pollfd p[2];
-		siginfo_t si;
-		int np = 0, cancel_at = -1, wait = remaining_ms(deadline), n;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
-			if (si.si_pid == pid) {
-				rc = IO_OK;
-				break;
-			}
-		} else if (errno != EINTR) {
-			rc = IO_ERR;        /* ECHILD: SIGCHLD ignored, status lost */
-			break;
-		}
-		if (wait == 0)
-			break;
-		if (!eof) {
-			p[np].fd = rfd;
-			p[np++].events = POLLIN;
-		}
-		if (cancel_fd >= 0) {
-			cancel_at = np;
-			p[np].fd = cancel_fd;
-			p[np++].events = POLLIN;
-		}
-		/* While the pipe is open, wake now and then to notice an exit
-		 * whose pipe a grandchild keeps open; after EOF, the exit is
-		 * imminent. */
-		if (wait > (eof ? 2 : EXEC_POLL_SLICE_MS))
-			wait = eof ? 2 : EXEC_POLL_SLICE_MS;
-		n = poll(p, (nfds_t)np, wait);
-		if (n < 0 && errno != EINTR) {
-			rc = IO_ERR;
-			break;
-		}
-		if (n <= 0)
-			continue;
-		if (cancel_at >= 0 && p[cancel_at].revents) {
-			rc = IO_CANCEL;
-			break;
-		}
-		if (!eof && p[0].revents) {
-			ssize_t r;
-
-			if (*got < cap)
-				r = read(rfd, buf + *got, cap - *got);
-			else
-				r = read(rfd, sink, sizeof(sink));   /* keep the child from blocking */
-			if (r > 0 && *got < cap)
-				*got += (size_t)r;
-			else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-				eof = true;
-		}
-	}
-	/* What is already in the pipe, without waiting. */
-	while (*got < cap) {
-		ssize_t r = read(rfd, buf + *got, cap - *got);
-
-		if (r <= 0)
-			break;
-		*got += (size_t)r;
-	}
-	return rc;
-}
-
 static enum check_status run_exec(const struct check_spec *spec, int cancel_fd, char *out, size_t outlen)
 {
-	int64_t deadline = util_mono_ms() + spec->timeout_ms;
-	char arg0[] = "sh", arg1[] = "-c";
-	char *argv[] = { arg0, arg1, (char *)spec->target, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	char buf[CHECK_EXEC_READ_MAX], eb[128];
-	enum check_status st = CHECK_CRITICAL;
-	enum io_res rc;
-	int pfd[2] = { -1, -1 }, e, wstatus = 0;
-	size_t got = 0;
-	pid_t pid;
+	struct proc_spec ps = {
+		.cmd = spec->target,
+		.timeout_ms = spec->timeout_ms,
+		.reap_group = true,             /* nothing a check starts outlives it */
+		.cancel_fd = cancel_fd,
+	};
+	struct proc_result r;
+	char buf[CHECK_EXEC_READ_MAX];
 
-	if (pipe2(pfd, O_CLOEXEC)) {
-		snprintf(out, outlen, "pipe: %s", errstr(errno, eb, sizeof(eb)));
-		goto out;
-	}
-	if (fcntl(pfd[0], F_SETFL, O_NONBLOCK)) {
-		snprintf(out, outlen, "fcntl: %s", errstr(errno, eb, sizeof(eb)));
-		goto out_close;
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	e = posix_spawn_file_actions_init(&fa);
-	if (e) {
-		snprintf(out, outlen, "spawn: %s", errstr(e, eb, sizeof(eb)));
-		goto out_close;
-	}
-	e = posix_spawnattr_init(&attr);
-	if (e) {
-		snprintf(out, outlen, "spawn: %s", errstr(e, eb, sizeof(eb)));
-		goto out_fa;
-	}
-	e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	if (!e)
-		e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					     POSIX_SPAWN_SETSIGDEF);
-	if (!e)
-		e = posix_spawnattr_setsigmask(&attr, &none);
-	if (!e)
-		e = posix_spawnattr_setsigdefault(&attr, &all);
-	if (!e)
-		e = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
-	if (e) {
-		snprintf(out, outlen, "cannot run /bin/sh: %s", errstr(e, eb, sizeof(eb)));
-		goto out_attr;
-	}
-	close(pfd[1]);
-	pfd[1] = -1;
-
-	rc = exec_collect(pid, pfd[0], deadline, cancel_fd, buf, sizeof(buf), &got);
-	/* The shell is a zombie or still running, so its pid still names the
-	 * group: kill whatever is left of it, then reap. */
-	kill(-pid, SIGKILL);
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-		;
-	if (rc == IO_TIMEOUT) {
+	proc_run(&ps, buf, sizeof(buf), &r);
+	switch (r.end) {
+	case PROC_TIMEOUT:
 		snprintf(out, outlen, "timed out after %d ms", spec->timeout_ms);
-	} else if (rc == IO_CANCEL) {
+		break;
+	case PROC_CANCELLED:
 		snprintf(out, outlen, "cancelled");
-	} else if (rc == IO_ERR) {
-		snprintf(out, outlen, "lost the command's exit status");
-	} else if (WIFEXITED(wstatus)) {
-		int code = WEXITSTATUS(wstatus);
-
-		st = code == 0 ? CHECK_PASSING : code == 1 ? CHECK_WARNING : CHECK_CRITICAL;
-		check_output_sanitize(out, outlen, buf, got);
+		break;
+	case PROC_NOT_STARTED:
+	case PROC_LOST:
+		snprintf(out, outlen, "%s", r.err);
+		break;
+	case PROC_EXITED:
+		check_output_sanitize(out, outlen, buf, r.got);
 		if (!*out)
-			snprintf(out, outlen, "exit status %d", code);
-	} else if (WIFSIGNALED(wstatus)) {
-		check_output_sanitize(out, outlen, buf, got);
+			snprintf(out, outlen, "exit status %d", r.code);
+		return r.code == 0 ? CHECK_PASSING : r.code == 1 ? CHECK_WARNING : CHECK_CRITICAL;
+	case PROC_SIGNALED:
+		check_output_sanitize(out, outlen, buf, r.got);
 		if (!*out)
-			snprintf(out, outlen, "killed by signal %d", WTERMSIG(wstatus));
-	} else {
-		snprintf(out, outlen, "unexpected wait status %d", wstatus);
+			snprintf(out, outlen, "killed by signal %d", r.code);
+		break;
 	}
-out_attr:
-	posix_spawnattr_destroy(&attr);
-out_fa:
-	posix_spawn_file_actions_destroy(&fa);
-out_close:
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	close(pfd[0]);
-out:
-	return st;
+	return CHECK_CRITICAL;
 }
 
 enum check_status check_run(const struct check_spec *spec, int cancel_fd, char *out, size_t outlen)

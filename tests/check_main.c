@@ -23,6 +23,7 @@ int main(void)
 	srunner_add_suite(sr, groups_suite());
 	srunner_add_suite(sr, lease_suite());
 	srunner_add_suite(sr, sim_suite());
+	srunner_add_suite(sr, hooks_suite());
 	srunner_run_all(sr, CK_ENV);
 	nf = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -22,5 +22,6 @@ Suite *statsd_suite(void);
 Suite *groups_suite(void);
 Suite *lease_suite(void);
 Suite *sim_suite(void);
+Suite *hooks_suite(void);
 
 #endif
