@@ -29,7 +29,8 @@ INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
 # Pure or library modules (no main), grouped by what may link them.
 PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
 STORE_SRC = store/store.c store/history.c
-CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c collector/groups.c
+CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c collector/groups.c \
+            collector/leadership.c
 AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c agent/lease.c agent/proc.c agent/hooks.c agent/state.c
 TUILIB_SRC = tui/table.c tui/model.c
 COMMON_SRC = proto/util.c
@@ -53,7 +54,7 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
 BINS = $(BIN)/vigil-agent $(BIN)/vigil-collector $(BIN)/vigil
 
-.PHONY: all deps demo test check unit asan integration integration-asan bench clean help
+.PHONY: all deps demo test check unit asan integration integration-asan bench tools clean help
 all: $(BINS)
 
 help:
@@ -80,6 +81,18 @@ $(BIN)/vigil-agent: $(call obj,rel,$(AGENT_SRC))
 $(BIN)/vigil: $(call obj,rel,$(TUI_SRC))
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(CUR_LIBS) -lm
+
+# Benchmark tools (bench/): N simulated agents in one process, and an operator
+# stream watcher.  Built by `make bench`, or `make tools`.
+$(BIN)/vigil-swarm: $(call obj,rel,bench/swarm.c $(PROTO_SRC) $(COMMON_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lm
+
+$(BIN)/vigil-opwatch: $(call obj,rel,bench/opwatch.c $(PROTO_SRC) $(COMMON_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lm
+
+tools: $(BIN)/vigil-swarm $(BIN)/vigil-opwatch
 
 # Test tools: a raw WebSocket client for the integration tests.
 $(BUILD)/wsprobe: $(call obj,rel,tests/tools/wsprobe.c)
@@ -137,7 +150,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
-bench: all
+bench: all tools
 	@bench/run.sh
 
 clean:

@@ -65,6 +65,11 @@ struct node {
 	int64_t flap_at_ms;
 	bool flapping;
 	uint64_t rev;
+
+	/* leadership, as the agent reports it */
+	char agent_role[PROTO_ROLE_MAX + 1];
+	int64_t agent_epoch;
+	bool no_failover;
 };
 
 struct core {
@@ -520,6 +525,10 @@ int core_hello(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
 		c->sorted_dirty = true;
 	}
 	n->priority = h->priority;
+	util_strlcpy(n->agent_role, strcmp(h->role, "leader") == 0 ? "claiming" : "follower",
+		     sizeof n->agent_role);
+	n->agent_epoch = h->epoch;
+	n->no_failover = h->no_failover;
 	util_strlcpy(n->version, h->version, sizeof n->version);
 	if (strcmp(n->boot_id, h->boot_id)) {
 		util_strlcpy(n->boot_id, h->boot_id, sizeof n->boot_id);
@@ -654,6 +663,10 @@ void core_heartbeat(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t co
 	n->hb_count++;
 	n->m = hb->m;
 	n->rtt_ms = hb->rtt_ms;
+	if (hb->role[0])
+		util_strlcpy(n->agent_role, hb->role, sizeof n->agent_role);
+	if (hb->epoch > n->agent_epoch)
+		n->agent_epoch = hb->epoch;
 	set_checks(n, hb);
 	n->rev = ++c->rev;
 	if (hb->echo) {
@@ -899,6 +912,10 @@ static void fill_info(const struct core *c, const struct node *n, int64_t now_ms
 	o->flap_score = flap_score_at(c, n, now_ms);
 	util_strlcpy(o->health, n->state == NODE_DEGRADED ? n->health : "", sizeof o->health);
 	o->rev = n->rev;
+	util_strlcpy(o->agent_role, n->agent_role[0] ? n->agent_role : "follower",
+		     sizeof o->agent_role);
+	o->agent_epoch = n->agent_epoch;
+	o->no_failover = n->no_failover;
 }
 
 int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out)
@@ -977,6 +994,14 @@ int core_group_info(struct core *c, size_t i, struct core_group_info *out)
 bool core_in_tilt(const struct core *c)
 {
 	return c->tilt;
+}
+
+void core_touch(struct core *c, const char *node)
+{
+	struct node *n = node && node[0] ? find(c, node) : NULL;
+
+	if (n)
+		n->rev = ++c->rev;
 }
 
 uint64_t core_rev(const struct core *c)

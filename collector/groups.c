@@ -62,6 +62,8 @@ struct group {
 
 	bool paused;
 	int64_t pause_until_ms;
+	char pause_by[PROTO_NAME_MAX + 1];
+	char pause_reason[PROTO_TEXT_MAX + 1];
 	int64_t cooldown_until_ms;
 	unsigned last_refusal;         /* guards of the last refusal recorded */
 
@@ -1111,6 +1113,8 @@ int groups_command(struct groups *g, int64_t now_ms, const struct grp_cmd *cmd,
 	case GCMD_PAUSE:
 		gr->paused = true;
 		gr->pause_until_ms = cmd->duration_ms > 0 ? now_ms + cmd->duration_ms : 0;
+		util_strlcpy(gr->pause_by, cmd->who, sizeof gr->pause_by);
+		util_strlcpy(gr->pause_reason, cmd->reason, sizeof gr->pause_reason);
 		break;
 	case GCMD_RESUME:
 		gr->paused = false;
@@ -1149,7 +1153,60 @@ int groups_forget(struct groups *g, int64_t now_ms, const char *group, const cha
 	return 0;
 }
 
+int groups_restore_override(struct groups *g, int64_t now_ms, const char *group, const char *node,
+			    int64_t until_ms, const char *who, const char *reason)
+{
+	struct group *gr = group_find(g, group);
+	struct member *m;
+
+	if (!gr)
+		return -ENOENT;
+	if (until_ms && until_ms <= now_ms)
+		return 0;                      /* expired while the collector was down */
+	if (!node || !node[0]) {
+		gr->paused = true;
+		gr->pause_until_ms = until_ms;
+		util_strlcpy(gr->pause_by, who ? who : "", sizeof gr->pause_by);
+		util_strlcpy(gr->pause_reason, reason ? reason : "", sizeof gr->pause_reason);
+		return 0;
+	}
+	m = member_find(gr, node);
+	if (!m)
+		return -ENOENT;
+	m->maint = true;
+	m->maint_until_ms = until_ms;
+	return 0;
+}
+
 /* ---- views ------------------------------------------------------------- */
+
+void groups_maint_states(const struct groups *g, int64_t now_ms, int counts[NODE_STATE_COUNT])
+{
+	memset(counts, 0, NODE_STATE_COUNT * sizeof counts[0]);
+	for (size_t i = 0; i < g->n; i++)
+		for (int j = 0; j < g->v[i]->nm; j++) {
+			const struct member *m = &g->v[i]->m[j];
+
+			if (m->maint && (!m->maint_until_ms || now_ms < m->maint_until_ms) &&
+			    m->state < NODE_STATE_COUNT)
+				counts[m->state]++;
+		}
+}
+
+bool groups_member_maint(const struct groups *g, const char *group, const char *node,
+			 int64_t now_ms, int64_t *until_ms)
+{
+	struct group *gr = group_find(g, group);
+	struct member *m = gr ? member_find(gr, node) : NULL;
+
+	if (!m || !m->maint ||
+	    (m->maint_until_ms && now_ms >= m->maint_until_ms))
+		return false;
+	if (until_ms)
+		*until_ms = m->maint_until_ms;
+	return true;
+}
+
 
 size_t groups_count(const struct groups *g)
 {
@@ -1178,6 +1235,8 @@ int groups_info(const struct groups *g, int64_t now_ms, const char *group, struc
 	out->lease_safe_ms = lease_safe_ms(g, gr);
 	out->paused = gr->paused;
 	out->pause_until_ms = gr->pause_until_ms;
+	util_strlcpy(out->paused_by, gr->paused ? gr->pause_by : "", sizeof out->paused_by);
+	util_strlcpy(out->pause_reason, gr->paused ? gr->pause_reason : "", sizeof out->pause_reason);
 	out->cooldown_until_ms = gr->cooldown_until_ms;
 	return 0;
 }

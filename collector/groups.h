@@ -255,6 +255,8 @@ struct grp_info {
 	int64_t lease_safe_ms;             /* holder's lease surely over at; 0 none */
 	bool paused;
 	int64_t pause_until_ms;            /* 0 = until resumed */
+	char paused_by[PROTO_NAME_MAX + 1];
+	char pause_reason[PROTO_TEXT_MAX + 1];
 	int64_t cooldown_until_ms;
 };
 
@@ -313,8 +315,20 @@ int groups_command(struct groups *g, int64_t now_ms, const struct grp_cmd *cmd,
 int groups_forget(struct groups *g, int64_t now_ms, const char *group, const char *node,
 		  const char *who, const char *reason, struct grp_out *out);
 
+/* At start, after groups_restore(): an operator override that was in force
+ * when the collector stopped (node "" = pause of the group, else maintenance
+ * of node), until until_ms (monotonic, converted by the caller; 0 = until
+ * undone).  Nothing is recorded.  0, -ENOENT. */
+int groups_restore_override(struct groups *g, int64_t now_ms, const char *group, const char *node,
+			    int64_t until_ms, const char *who, const char *reason);
+
 /* Views. */
 size_t groups_count(const struct groups *g);
+/* How many members in maintenance are in each state (as last fed). */
+void groups_maint_states(const struct groups *g, int64_t now_ms, int counts[NODE_STATE_COUNT]);
+/* Is node in maintenance (operator override) now?  until_ms: 0 = until undone. */
+bool groups_member_maint(const struct groups *g, const char *group, const char *node,
+			 int64_t now_ms, int64_t *until_ms);
 int groups_info(const struct groups *g, int64_t now_ms, const char *group, struct grp_info *out);
 bool groups_has_quorum(const struct groups *g, const char *group);
 /* Ranked candidates of a group as an automatic failover would see them now.

@@ -63,6 +63,8 @@ void promtext_render(struct jw *w, struct core *c, const struct collector_facts 
 	out(w, "vigil_messages_total{type=\"event\"} %llu\n", (unsigned long long)k->msg_event);
 	out(w, "vigil_messages_total{type=\"bye\"} %llu\n", (unsigned long long)k->msg_bye);
 	out(w, "vigil_messages_total{type=\"operator\"} %llu\n", (unsigned long long)k->msg_operator);
+	out(w, "vigil_messages_total{type=\"hook\"} %llu\n", (unsigned long long)k->msg_hook);
+	out(w, "vigil_messages_total{type=\"command\"} %llu\n", (unsigned long long)k->msg_command);
 	head(w, "vigil_message_errors_total", "counter", "Messages refused, by reason.");
 	out(w, "vigil_message_errors_total{code=\"too_big\"} %llu\n", (unsigned long long)k->err_too_big);
 	out(w, "vigil_message_errors_total{code=\"bad_json\"} %llu\n", (unsigned long long)k->err_bad_json);

@@ -10,7 +10,7 @@
 
 /* Counters kept by the glue. */
 struct collector_counters {
-	uint64_t msg_hello, msg_hb, msg_event, msg_bye, msg_operator;
+	uint64_t msg_hello, msg_hb, msg_event, msg_bye, msg_operator, msg_hook, msg_command;
 	uint64_t err_too_big, err_bad_json, err_bad_type, err_unknown_type, err_bad_field;
 	uint64_t err_protocol;       /* a valid message at the wrong time (hb before hello...) */
 	uint64_t rejected_duplicate; /* hello for a node held by a live connection */

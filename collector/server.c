@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "collector/leadership.h"
 #include "collector/promtext.h"
 #include "collector/views.h"
 #include "proto/jsonw.h"
@@ -61,6 +62,8 @@ struct conn {
 	/* agent */
 	bool hello_done;
 	char node[PROTO_NAME_MAX + 1];
+	char group[PROTO_NAME_MAX + 1];
+	char agent_role[PROTO_ROLE_MAX + 1];  /* as last told to leadership */
 	/* operator */
 	char who[65];
 	enum auth_role role;
@@ -87,6 +90,7 @@ struct server {
 	struct server_config *cfg;
 	struct lws_context *ctx;
 	struct core *core;
+	struct leadership *lead;
 	struct store *store;
 	struct core_out out;
 	struct collector_counters k;
@@ -375,6 +379,15 @@ static void on_commit(void *arg)
 		lws_cancel_service(s->ctx);
 }
 
+/* A node's state, flapping, connection or agent role changed. */
+static void lead_node_changed(struct server *s, const char *node)
+{
+	struct core_node_info ni;
+
+	if (s->lead && core_node_find(s->core, node, util_mono_ms(), &ni) == 0)
+		lead_node(s->lead, util_mono_ms(), util_wall_ms(), &ni);
+}
+
 static void apply(struct server *s, struct conn *cur)
 {
 	for (size_t i = 0; i < s->out.n; i++) {
@@ -392,6 +405,7 @@ static void apply(struct server *s, struct conn *cur)
 			c = conn_by_id(s, a->conn, cur);
 			if (c && (n = proto_encode_welcome(s->scratch, sizeof s->scratch, &wl)) > 0)
 				conn_send(s, c, s->scratch, (size_t)n);
+			lead_node_changed(s, a->node);      /* priority, no_failover, role */
 			break;
 		}
 		case CA_ACK:
@@ -409,6 +423,7 @@ static void apply(struct server *s, struct conn *cur)
 			log_transition(a);
 			store_transition(s, a);
 			publish_transition(s, a);
+			lead_node_changed(s, a->node);
 			break;
 		case CA_RECORD:
 			if (s->cfg->verbose || strcmp(a->code, "agent") == 0)
@@ -424,6 +439,7 @@ static void apply(struct server *s, struct conn *cur)
 			util_log("warn", "node %s (group %s): %s: %s", a->node, a->group,
 				 a->on ? "FLAPPING" : "no longer flapping", a->text);
 			store_record(s, a, "flap", a->on ? "flapping" : "settled");
+			lead_node_changed(s, a->node);
 			break;
 		case CA_HB_ACK: {
 			struct proto_hb_ack ack = { .seq = a->seq };
@@ -484,12 +500,33 @@ static void agent_message(struct server *s, struct conn *c, const char *buf, siz
 		if (core_hello(s->core, now, wall, c->id, &m.u.hello, &s->out) == 0) {
 			c->hello_done = true;
 			util_strlcpy(c->node, m.u.hello.node, sizeof c->node);
+			util_strlcpy(c->group, m.u.hello.group, sizeof c->group);
+			util_strlcpy(c->agent_role, strcmp(m.u.hello.role, "leader") == 0 ? "claiming" :
+				     "follower", sizeof c->agent_role);
 		}
 		break;
 	case AMSG_HB:
 		s->k.msg_hb++;
 		lws_validity_confirmed(c->wsi);
 		core_heartbeat(s->core, now, wall, c->id, c->node, &m.u.hb, &s->out);
+		apply(s, c);
+		if (s->lead) {
+			int n;
+
+			if (strcmp(m.u.hb.role, c->agent_role)) {
+				util_strlcpy(c->agent_role, m.u.hb.role, sizeof c->agent_role);
+				lead_node_changed(s, c->node);
+			}
+			n = lead_heartbeat(s->lead, now, c->node, c->group, m.u.hb.seq, s->scratch,
+					   sizeof s->scratch);
+			if (n > 0)
+				conn_send(s, c, s->scratch, (size_t)n);
+		}
+		break;
+	case AMSG_HOOK:
+		s->k.msg_hook++;
+		if (s->lead)
+			lead_hook(s->lead, now, wall, c->node, c->group, &m.u.hook);
 		break;
 	case AMSG_EVENT:
 		s->k.msg_event++;
@@ -560,7 +597,7 @@ static void send_status(struct server *s, struct conn *c, const char *type, int6
 	if (strcmp(type, "result") == 0)
 		jw_kbool(&w, "ok", true);
 	jw_key(&w, "data");
-	view_status(&w, s->core, &s->facts, util_mono_ms(), util_wall_ms(), since);
+	view_status(&w, s->core, s->lead, &s->facts, util_mono_ms(), util_wall_ms(), since);
 	jw_obj_close(&w);
 	n = jw_finish(&w);
 	if (n > 0 && (size_t)n <= OUTQ_MAX_BYTES)
@@ -881,6 +918,21 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 		else
 			send_at(s, c, &q);
 		break;
+	case OMSG_COMMAND: {
+		struct jw w;
+		int n;
+
+		jw_init_dynamic(&w, 8192);
+		lead_command(s->lead, util_mono_ms(), util_wall_ms(), c->who,
+			     c->role == ROLE_OPERATOR ? "operator" : "viewer", c->role == ROLE_OPERATOR,
+			     &q, &w);
+		n = jw_finish(&w);
+		if (n > 0)
+			conn_send(s, c, w.buf, (size_t)n);
+		free(w.buf);
+		s->k.msg_command++;
+		break;
+	}
 	}
 }
 
@@ -1266,6 +1318,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 		return;
 	core_tick(s->core, now, wall, &s->out);
 	apply(s, NULL);
+	lead_tick(s->lead, now, wall, core_in_tilt(s->core));
 	send_due_acks(s);
 	if (s->cfg->sample_ms > 0 && now - s->last_sample_ms >= s->cfg->sample_ms) {
 		s->last_sample_ms = now;
@@ -1311,6 +1364,27 @@ static void signal_cb(void *handle, int signum)
 	g_srv->stopping = true;
 	lws_sul_cancel(&g_srv->sul_tick);
 	lws_context_destroy(g_srv->ctx);
+}
+
+/* Leadership sends commands by node name (rare: a scan is fine). */
+static int lead_send_node(void *arg, const char *node, const char *text, size_t len)
+{
+	struct server *s = arg;
+
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->kind == CONN_AGENT && c->hello_done && !c->closing &&
+		    strcmp(c->node, node) == 0)
+			return conn_send(s, c, text, len);
+	return -1;
+}
+
+static void lead_publish(void *arg, const char *text, size_t len)
+{
+	struct server *s = arg;
+
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->kind == CONN_OPER && c->subscribed)
+			conn_send(s, c, text, len);
 }
 
 static int restore_node(const struct store_node *n, void *arg)
@@ -1408,6 +1482,16 @@ int server_run(struct server_config *cfg)
 		util_log("error", "invalid detection settings");
 		goto out_store;
 	}
+	{
+		struct lead_io io = { .arg = s, .send_node = lead_send_node, .publish = lead_publish };
+
+		s->lead = lead_new(&cfg->groups, s->store, s->core, &io, util_mono_ms(), util_wall_ms(),
+				   err, sizeof err);
+		if (!s->lead) {
+			util_log("error", "leadership: %s", err);
+			goto out_core;
+		}
+	}
 	if (store_load_nodes(s->store, restore_node, s))
 		util_log("warn", "could not read the known nodes from %s", cfg->db_path);
 	else if (core_node_count(s->core))
@@ -1478,6 +1562,7 @@ int server_run(struct server_config *cfg)
 	rc = 0;
 out_core:
 	g_srv = NULL;
+	lead_free(s->lead);
 	core_free(s->core);
 out_store:
 	if (store_flush(s->store))

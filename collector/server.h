@@ -1,7 +1,8 @@
 /* server — the collector's libwebsockets glue: one vhost, one port, three
  * protocols (HTTP /health and /metrics, vigil-agent.v1, vigil-operator.v1).
- * It decodes, calls the core, and carries out the core's actions: sends,
- * store rows, operator deltas.  It decides nothing itself. */
+ * It decodes, calls the core (and, for leadership, collector/leadership.c),
+ * and carries out the core's actions: sends, store rows, operator deltas.
+ * It decides nothing itself. */
 #ifndef VIGIL_COLLECTOR_SERVER_H
 #define VIGIL_COLLECTOR_SERVER_H
 
@@ -9,6 +10,7 @@
 
 #include "collector/auth.h"
 #include "collector/core.h"
+#include "collector/groups.h"
 
 struct server_config {
 	char host[256];            /* listen address */
@@ -26,6 +28,7 @@ struct server_config {
 	char tls_key[4096];
 	struct auth auth;
 	struct core_config core;
+	struct groups_config groups;
 };
 
 /* Runs until SIGTERM or SIGINT.  Returns the process exit status. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "collector/leadership.h"
 #include "proto/util.h"
 
 static void metrics(struct jw *w, const struct proto_metrics *m)
@@ -32,14 +33,27 @@ static void evidence(struct jw *w, const struct core_evidence *ev)
 }
 
 void view_node(struct jw *w, const struct core_node_info *n, const struct proto_check *checks,
-	       int nchecks, int64_t wall_ms)
+	       int nchecks, const struct node_lead *lead)
 {
+	bool maint = lead && lead->maint;
+
 	jw_obj_open(w);
 	jw_kstr(w, "name", n->name);
 	jw_kstr(w, "group", n->group);
-	jw_kstr(w, "state", node_state_name(n->state));
+	/* Maintenance is shown over what detection says, which goes on underneath. */
+	jw_kstr(w, "state", maint ? "maintenance" : node_state_name(n->state));
+	jw_kstr(w, "detected_state", node_state_name(n->state));
 	jw_kstr(w, "rule", n->rule);
-	jw_kstr(w, "role", "member");
+	jw_kstr(w, "role", lead && lead->role ? lead->role : "follower");
+	jw_kbool(w, "maintenance", maint);
+	jw_key(w, "maintenance_until_ms");
+	if (maint && lead->maint_until_ms)
+		jw_int(w, lead->maint_until_ms);
+	else
+		jw_null(w);
+	jw_kbool(w, "no_failover", n->no_failover);
+	jw_kstr(w, "agent_role", n->agent_role);
+	jw_kint(w, "agent_epoch", n->agent_epoch);
 	jw_kint(w, "priority", n->priority);
 	jw_kbool(w, "connected", n->connected);
 	jw_kint(w, "state_since_ms", n->state_since_wall_ms);
@@ -76,7 +90,6 @@ void view_node(struct jw *w, const struct core_node_info *n, const struct proto_
 	}
 	jw_arr_close(w);
 	jw_obj_close(w);
-	(void)wall_ms;
 }
 
 static void collector(struct jw *w, struct core *c, const struct collector_facts *f,
@@ -99,19 +112,33 @@ static void collector(struct jw *w, struct core *c, const struct collector_facts
 	jw_obj_close(w);
 }
 
-static void summary(struct jw *w, struct core *c)
+/* Nodes in maintenance count as maintenance, not as what detection says. */
+static void summary(struct jw *w, struct core *c, struct leadership *lead, int64_t now_ms)
 {
+	int maint[NODE_STATE_COUNT] = { 0 }, total = 0;
+
+	if (lead)
+		lead_maint_states(lead, now_ms, maint);
+	for (int s = 0; s < NODE_STATE_COUNT; s++)
+		total += maint[s];
 	jw_key(w, "summary");
 	jw_obj_open(w);
 	jw_kint(w, "nodes", (int64_t)core_node_count(c));
-	for (int s = 0; s < NODE_STATE_COUNT; s++)
-		jw_kint(w, node_state_name((enum node_state)s), core_count_state(c, (enum node_state)s));
+	for (int s = 0; s < NODE_STATE_COUNT; s++) {
+		int n = core_count_state(c, (enum node_state)s) - maint[s];
+
+		if (s == NODE_MAINTENANCE)
+			n += total;
+		jw_kint(w, node_state_name((enum node_state)s), n < 0 ? 0 : n);
+	}
 	jw_obj_close(w);
 }
 
-void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
-		 int64_t now_ms, int64_t wall_ms, uint64_t since_rev)
+void view_status(struct jw *w, struct core *c, struct leadership *lead,
+		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
+		 uint64_t since_rev)
 {
+	struct node_lead nl = { .role = "follower" };
 	struct core_node_info ni;
 	struct core_group_info gi;
 	const struct proto_check *checks = NULL;
@@ -120,7 +147,7 @@ void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
 
 	jw_obj_open(w);
 	collector(w, c, f, wall_ms);
-	summary(w, c);
+	summary(w, c, lead, now_ms);
 	jw_kint(w, "rev", (int64_t)core_rev(c));
 	jw_key(w, "nodes");
 	jw_arr_open(w);
@@ -130,7 +157,10 @@ void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
 		if (since_rev && ni.rev <= since_rev)
 			continue;
 		nchecks = core_node_checks(c, ni.name, &checks);
-		view_node(w, &ni, checks, nchecks, wall_ms);
+		if (lead)
+			lead_node_view(lead, now_ms, wall_ms, ni.group, ni.name, &nl.role, &nl.maint,
+				       &nl.maint_until_ms);
+		view_node(w, &ni, checks, nchecks, &nl);
 	}
 	jw_arr_close(w);
 	jw_key(w, "groups");
@@ -143,6 +173,8 @@ void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
 		jw_kstr(w, "name", gi.name);
 		jw_kint(w, "members", gi.members);
 		jw_kint(w, "alive", gi.alive);
+		if (lead)
+			lead_view_group(lead, now_ms, wall_ms, gi.name, w);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);

@@ -23,13 +23,24 @@ struct collector_facts {
 	int operators_connected;
 };
 
-/* The node object (one entry of "nodes"), with its health checks. */
+/* What leadership adds to a node: its role and maintenance override. */
+struct node_lead {
+	const char *role;            /* "leader", "follower" */
+	bool maint;
+	int64_t maint_until_ms;      /* wall; 0 = until switched off */
+};
+
+/* The node object (one entry of "nodes"), with its health checks.  lead may
+ * be NULL (role "follower", no maintenance). */
 void view_node(struct jw *w, const struct core_node_info *n, const struct proto_check *checks,
-	       int nchecks, int64_t wall_ms);
+	       int nchecks, const struct node_lead *lead);
 /* The whole status object: {"collector":{...},"summary":{...},"nodes":[...],"groups":[...]}.
  * With since_rev > 0 only nodes changed after it are listed (a delta). */
-void view_status(struct jw *w, struct core *c, const struct collector_facts *f,
-		 int64_t now_ms, int64_t wall_ms, uint64_t since_rev);
+struct leadership;
+/* lead may be NULL (no group fields beyond members and alive). */
+void view_status(struct jw *w, struct core *c, struct leadership *lead,
+		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
+		 uint64_t since_rev);
 /* A transition as sent to subscribers: {"node":..,"from":..,"to":..,"rule":..,...} */
 void view_transition(struct jw *w, const struct core_action *a);
 /* GET /health body; returns the HTTP status to send (200 or 503). */

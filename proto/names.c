@@ -52,7 +52,19 @@ static size_t utf8_len(const unsigned char *p)
 	return 0;
 }
 
+static bool text_check(const char *s, size_t max, bool lines);
+
 bool text_is_valid(const char *s, size_t max)
+{
+	return text_check(s, max, false);
+}
+
+bool lines_text_is_valid(const char *s, size_t max)
+{
+	return text_check(s, max, true);
+}
+
+static bool text_check(const char *s, size_t max, bool lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len;
@@ -65,7 +77,7 @@ bool text_is_valid(const char *s, size_t max)
 	while (*p) {
 		size_t n;
 
-		if (*p < 0x20 || *p == 0x7f)
+		if ((*p < 0x20 && !(lines && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
 			return false;
 		n = utf8_len(p);
 		if (!n)

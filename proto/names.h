@@ -10,5 +10,7 @@ bool name_is_valid(const char *s, size_t max);
 /* Printable text: no control characters (bytes < 0x20 and 0x7f), valid
  * UTF-8, at most max bytes.  Empty is allowed. */
 bool text_is_valid(const char *s, size_t max);
+/* The same, but newlines and tabs are allowed (a program's output). */
+bool lines_text_is_valid(const char *s, size_t max);
 
 #endif

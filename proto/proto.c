@@ -141,6 +141,93 @@ static bool get_text(struct dec *d, const char *key, bool required, char *dst, s
 	return true;
 }
 
+/* A name, or "" (= none): "leader": "". */
+static bool get_optional_name(struct dec *d, const char *key, char *dst, size_t dstlen)
+{
+	const cJSON *v = field(d, key, false);
+
+	if (v && cJSON_IsString(v) && !v->valuestring[0]) {
+		dst[0] = 0;
+		return true;
+	}
+	return get_name(d, key, false, dst, dstlen);
+}
+
+/* Text that may hold newlines and tabs (a program's output). */
+static bool get_lines(struct dec *d, const char *key, char *dst, size_t dstlen)
+{
+	const cJSON *v = field(d, key, false);
+
+	if (!v)
+		return true;
+	if (!cJSON_IsString(v))
+		return fail(d, key, "must be a string");
+	if (!lines_text_is_valid(v->valuestring, dstlen - 1))
+		return fail(d, key, "must be UTF-8 text (newlines and tabs allowed), at most 4096 bytes");
+	util_strlcpy(dst, v->valuestring, dstlen);
+	return true;
+}
+
+static bool get_bool(struct dec *d, const char *key, bool *out)
+{
+	const cJSON *v = field(d, key, false);
+
+	if (!v)
+		return true;
+	if (!cJSON_IsBool(v))
+		return fail(d, key, "must be true or false");
+	*out = cJSON_IsTrue(v);
+	return true;
+}
+
+/* A string that must be one of a |-separated list, e.g. "follower|leader". */
+static bool get_enum(struct dec *d, const char *key, bool required, const char *allowed,
+		     char *dst, size_t dstlen)
+{
+	const cJSON *v = field(d, key, required);
+	char what[96];
+
+	if (!v)
+		return !required;
+	if (cJSON_IsString(v) && name_is_valid(v->valuestring, dstlen - 1)) {
+		size_t n = strlen(v->valuestring);
+
+		for (const char *p = allowed; *p; ) {
+			const char *e = strchr(p, '|');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+
+			if (len == n && memcmp(p, v->valuestring, n) == 0) {
+				util_strlcpy(dst, v->valuestring, dstlen);
+				return true;
+			}
+			p += len + (e != NULL);
+		}
+	}
+	snprintf(what, sizeof what, "must be one of %s", allowed);
+	for (char *p = what; *p; p++)
+		if (*p == '|')
+			*p = ',';
+	return fail(d, key, what);
+}
+
+int proto_hook_parse(const char *name)
+{
+	if (strcmp(name, "promote") == 0)
+		return 1;
+	if (strcmp(name, "demote") == 0)
+		return 2;
+	if (strcmp(name, "fence") == 0)
+		return 3;
+	return 0;
+}
+
+const char *proto_hook_name(int hook)
+{
+	static const char *const names[] = { "?", "promote", "demote", "fence" };
+
+	return hook >= 1 && hook <= 3 ? names[hook] : "?";
+}
+
 static bool get_int(struct dec *d, const char *key, bool required, double min, double max,
 		    int64_t *out)
 {
@@ -268,6 +355,10 @@ static void dec_hello(struct dec *d, struct proto_hello *h)
 	get_text(d, "version", true, h->version, sizeof h->version);
 	get_name(d, "boot_id", true, h->boot_id, sizeof h->boot_id);
 	get_int(d, "interval_ms", true, PROTO_INTERVAL_MIN_MS, PROTO_INTERVAL_MAX_MS, &interval);
+	util_strlcpy(h->role, "follower", sizeof h->role);
+	get_enum(d, "role", false, "follower|leader", h->role, sizeof h->role);
+	get_int(d, "epoch", false, 0, PROTO_INT_MAX, &h->epoch);
+	get_bool(d, "no_failover", &h->no_failover);
 	h->priority = (int)prio;
 	h->interval_ms = (int)interval;
 }
@@ -375,6 +466,9 @@ static void dec_hb(struct dec *d, struct proto_hb *hb)
 	if (echo && !cJSON_IsBool(echo))
 		fail(d, "echo", "must be true or false");
 	hb->echo = cJSON_IsTrue(echo);
+	util_strlcpy(hb->role, "follower", sizeof hb->role);
+	get_enum(d, "role", false, "follower|claiming|leader", hb->role, sizeof hb->role);
+	get_int(d, "epoch", false, 0, PROTO_INT_MAX, &hb->epoch);
 	if (!d->failed)
 		dec_metrics(d, &hb->m);
 	if (!d->failed)
@@ -392,6 +486,23 @@ static void dec_event(struct dec *d, struct proto_event *e)
 	    strcmp(e->severity, "critical"))
 		fail(d, "severity", "must be info, warning or critical");
 	get_text(d, "text", false, e->text, sizeof e->text);
+}
+
+static void dec_hook(struct dec *d, struct proto_hook *h)
+{
+	int64_t rc = 0;
+
+	get_int(d, "cmd_id", true, 0, PROTO_INT_MAX, &h->cmd_id);
+	get_enum(d, "hook", true, "promote|demote|fence", h->hook, sizeof h->hook);
+	get_int(d, "epoch", true, 0, PROTO_INT_MAX, &h->epoch);
+	get_int(d, "rc", true, -2, 255, &rc);
+	h->rc = (int)rc;
+	h->duration_ms = -1;
+	get_int(d, "duration_ms", false, 0, PROTO_INT_MAX, &h->duration_ms);
+	get_lines(d, "output", h->output, sizeof h->output);
+	get_name(d, "reason", false, h->reason, sizeof h->reason);
+	get_bool(d, "refused", &h->refused);
+	get_int(d, "seen_epoch", h->refused, 0, PROTO_INT_MAX, &h->seen_epoch);
 }
 
 enum proto_err proto_decode_agent(const char *buf, size_t len, struct agent_msg *out,
@@ -419,8 +530,11 @@ enum proto_err proto_decode_agent(const char *buf, size_t len, struct agent_msg 
 	} else if (strcmp(type, "bye") == 0) {
 		out->type = AMSG_BYE;
 		get_text(&d, "reason", false, out->u.bye.reason, sizeof out->u.bye.reason);
+	} else if (strcmp(type, "hook") == 0) {
+		out->type = AMSG_HOOK;
+		dec_hook(&d, &out->u.hook);
 	} else {
-		rc = unknown_type(type, "hello, hb, event or bye", err, errlen);
+		rc = unknown_type(type, "hello, hb, event, hook or bye", err, errlen);
 	}
 	cJSON_Delete(root);
 	if (rc)
@@ -463,8 +577,27 @@ enum proto_err proto_decode_collector(const char *buf, size_t len, struct collec
 		out->type = CMSG_ERROR;
 		get_name(&d, "code", true, out->u.error.code, sizeof out->u.error.code);
 		get_text(&d, "message", true, out->u.error.message, sizeof out->u.error.message);
+	} else if (strcmp(type, "grant") == 0) {
+		struct proto_grant *g = &out->u.grant;
+
+		out->type = CMSG_GRANT;
+		get_int(&d, "seq", true, 0, PROTO_INT_MAX, &g->seq);
+		get_name(&d, "group", true, g->group, sizeof g->group);
+		get_int(&d, "epoch", true, 0, PROTO_INT_MAX, &g->epoch);
+		get_optional_name(&d, "leader", g->leader, sizeof g->leader);
+		get_int(&d, "lease_ms", true, 0, 3600000, &g->lease_ms);
+	} else if (strcmp(type, "command") == 0) {
+		struct proto_command *c = &out->u.command;
+
+		out->type = CMSG_COMMAND;
+		get_int(&d, "cmd_id", true, 1, PROTO_INT_MAX, &c->cmd_id);
+		get_enum(&d, "hook", true, "promote|demote|fence", c->hook, sizeof c->hook);
+		get_name(&d, "group", true, c->group, sizeof c->group);
+		get_int(&d, "epoch", true, 1, PROTO_INT_MAX, &c->epoch);
+		get_optional_name(&d, "old_leader", c->old_leader, sizeof c->old_leader);
+		get_text(&d, "reason", false, c->reason, sizeof c->reason);
 	} else {
-		rc = unknown_type(type, "welcome, ack, hb_ack or error", err, errlen);
+		rc = unknown_type(type, "welcome, ack, hb_ack, grant, command or error", err, errlen);
 	}
 	cJSON_Delete(root);
 	if (rc)
@@ -536,6 +669,42 @@ static void dec_query(struct dec *d, struct oper_msg *q)
 		fail(d, "since_ms", "is after until_ms");
 }
 
+static void dec_oper_command(struct dec *d, struct oper_msg *q)
+{
+	const char *v;
+	bool need_group, need_node;
+
+	get_enum(d, "verb", true, "failover|switchover|pause|resume|maintenance|forget", q->verb,
+		 sizeof q->verb);
+	if (d->failed)
+		return;
+	v = q->verb;
+	need_group = !strcmp(v, "failover") || !strcmp(v, "switchover") || !strcmp(v, "pause") ||
+		     !strcmp(v, "resume");
+	need_node = !strcmp(v, "maintenance") || !strcmp(v, "forget");
+	get_name(d, "group", need_group, q->group, sizeof q->group);
+	get_name(d, "node", need_node, q->node, sizeof q->node);
+	get_name(d, "to", strcmp(v, "switchover") == 0, q->to, sizeof q->to);
+	if (strcmp(v, "maintenance") == 0) {
+		const cJSON *on = field(d, "on", true);
+
+		if (on && !cJSON_IsBool(on))
+			fail(d, "on", "must be true or false");
+		q->on = cJSON_IsTrue(on);
+	}
+	get_int(d, "for_ms", false, 0, 366LL * 24 * 3600 * 1000, &q->for_ms);
+	if (get_text(d, "reason", true, q->reason, sizeof q->reason) && !d->failed) {
+		const char *p = q->reason;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			fail(d, "reason", "must say why (not empty)");
+	}
+	get_bool(d, "dry_run", &q->dry_run);
+	get_bool(d, "force", &q->force);
+}
+
 enum proto_err proto_decode_oper(const char *buf, size_t len, struct oper_msg *out,
 				 char *err, size_t errlen)
 {
@@ -556,8 +725,12 @@ enum proto_err proto_decode_oper(const char *buf, size_t len, struct oper_msg *o
 		out->type = OMSG_QUERY;
 		if (!d.failed)
 			dec_query(&d, out);
+	} else if (strcmp(type, "command") == 0) {
+		out->type = OMSG_COMMAND;
+		if (!d.failed)
+			dec_oper_command(&d, out);
 	} else {
-		rc = unknown_type(type, "subscribe or query", err, errlen);
+		rc = unknown_type(type, "subscribe, query or command", err, errlen);
 	}
 	cJSON_Delete(root);
 	if (rc)
@@ -581,6 +754,12 @@ int proto_encode_hello(char *buf, size_t cap, const struct proto_hello *h)
 	jw_kstr(&w, "version", h->version);
 	jw_kstr(&w, "boot_id", h->boot_id);
 	jw_kint(&w, "interval_ms", h->interval_ms);
+	if (h->role[0] && strcmp(h->role, "follower"))
+		jw_kstr(&w, "role", h->role);
+	if (h->epoch > 0)
+		jw_kint(&w, "epoch", h->epoch);
+	if (h->no_failover)
+		jw_kbool(&w, "no_failover", true);
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }
@@ -604,6 +783,10 @@ int proto_encode_hb(char *buf, size_t cap, const struct proto_hb *hb)
 		jw_kbool(&w, "echo", true);
 	if (hb->rtt_ms >= 0)
 		jw_kint(&w, "rtt_ms", hb->rtt_ms);
+	if (hb->role[0] && strcmp(hb->role, "follower"))
+		jw_kstr(&w, "role", hb->role);
+	if (hb->epoch > 0)
+		jw_kint(&w, "epoch", hb->epoch);
 	if (hb->nchecks > 0) {
 		jw_key(&w, "checks");
 		jw_arr_open(&w);
@@ -659,6 +842,64 @@ int proto_encode_bye(char *buf, size_t cap, const struct proto_bye *b)
 	jw_obj_open(&w);
 	jw_kstr(&w, "type", "bye");
 	jw_kstr(&w, "reason", b->reason);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_hook(char *buf, size_t cap, const struct proto_hook *h)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "hook");
+	jw_kint(&w, "cmd_id", h->cmd_id);
+	jw_kstr(&w, "hook", h->hook);
+	jw_kint(&w, "epoch", h->epoch);
+	jw_kint(&w, "rc", h->rc);
+	if (h->duration_ms >= 0)
+		jw_kint(&w, "duration_ms", h->duration_ms);
+	if (h->output[0])
+		jw_kstr(&w, "output", h->output);
+	if (h->reason[0])
+		jw_kstr(&w, "reason", h->reason);
+	if (h->refused) {
+		jw_kbool(&w, "refused", true);
+		jw_kint(&w, "seen_epoch", h->seen_epoch);
+	}
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_grant(char *buf, size_t cap, const struct proto_grant *g)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "grant");
+	jw_kint(&w, "seq", g->seq);
+	jw_kstr(&w, "group", g->group);
+	jw_kint(&w, "epoch", g->epoch);
+	jw_kstr(&w, "leader", g->leader);
+	jw_kint(&w, "lease_ms", g->lease_ms);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_command(char *buf, size_t cap, const struct proto_command *c)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "command");
+	jw_kint(&w, "cmd_id", c->cmd_id);
+	jw_kstr(&w, "hook", c->hook);
+	jw_kstr(&w, "group", c->group);
+	jw_kint(&w, "epoch", c->epoch);
+	jw_kstr(&w, "old_leader", c->old_leader);
+	jw_kstr(&w, "reason", c->reason);
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }
@@ -753,6 +994,34 @@ int proto_encode_query(char *buf, size_t cap, const struct oper_msg *q)
 		jw_kint(&w, "event_id", q->event_id);
 	if (strcmp(q->what, "at") == 0)
 		jw_kint(&w, "at_ms", q->at_ms);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int proto_encode_oper_command(char *buf, size_t cap, const struct oper_msg *q)
+{
+	struct jw w;
+
+	jw_init(&w, buf, cap);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "command");
+	jw_kint(&w, "id", q->id);
+	jw_kstr(&w, "verb", q->verb);
+	if (q->group[0])
+		jw_kstr(&w, "group", q->group);
+	if (q->node[0])
+		jw_kstr(&w, "node", q->node);
+	if (q->to[0])
+		jw_kstr(&w, "to", q->to);
+	if (strcmp(q->verb, "maintenance") == 0)
+		jw_kbool(&w, "on", q->on);
+	if (q->for_ms > 0)
+		jw_kint(&w, "for_ms", q->for_ms);
+	jw_kstr(&w, "reason", q->reason);
+	if (q->dry_run)
+		jw_kbool(&w, "dry_run", true);
+	if (q->force)
+		jw_kbool(&w, "force", true);
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }

@@ -37,6 +37,8 @@
 #define PROTO_INT_MAX        9007199254740992.0 /* 2^53: JSON numbers are doubles */
 #define PROTO_CHECKS_MAX     32           /* health checks per heartbeat */
 #define PROTO_CHECK_OUTPUT_MAX 256        /* bytes of a check's output carried */
+#define PROTO_HOOK_OUTPUT_MAX 4096        /* bytes of a hook's output carried */
+#define PROTO_ROLE_MAX       15           /* "follower", "claiming", "leader" */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -70,6 +72,9 @@ struct proto_hello {
 	char version[PROTO_VERSION_MAX + 1];   /* agent software version */
 	char boot_id[PROTO_BOOT_ID_MAX + 1];   /* new at every agent start */
 	int interval_ms;                       /* the agent's heartbeat interval */
+	char role[PROTO_ROLE_MAX + 1];         /* "follower" (default) or "leader" (claims it) */
+	int64_t epoch;                         /* highest leadership epoch seen, 0 none */
+	bool no_failover;                      /* never make this node leader */
 };
 
 struct proto_app_counter {
@@ -109,6 +114,8 @@ struct proto_hb {
 	struct proto_metrics m;
 	int nchecks;
 	struct proto_check checks[PROTO_CHECKS_MAX];
+	char role[PROTO_ROLE_MAX + 1];        /* "follower" (default), "claiming", "leader" */
+	int64_t epoch;                        /* highest leadership epoch seen, 0 none */
 };
 
 struct proto_event {
@@ -123,7 +130,24 @@ struct proto_bye {
 	char reason[PROTO_TEXT_MAX + 1];
 };
 
-enum agent_msg_type { AMSG_HELLO = 1, AMSG_HB, AMSG_EVENT, AMSG_BYE };
+/* A hook's outcome (or a refused command). */
+struct proto_hook {
+	int64_t cmd_id;                     /* the command's, 0 = the agent acted on its own */
+	char hook[16];                      /* "promote", "demote", "fence" */
+	int64_t epoch;
+	int rc;                             /* exit status; -1 killed at timeout, -2 not started */
+	int64_t duration_ms;                /* -1 unknown */
+	char output[PROTO_HOOK_OUTPUT_MAX + 1];
+	char reason[PROTO_NAME_MAX + 1];
+	bool refused;                       /* not run: epoch older than seen_epoch */
+	int64_t seen_epoch;
+};
+
+/* "promote", "demote", "fence" -> 1, 2, 3 (enum grp_hook / lease_hook); 0 unknown. */
+int proto_hook_parse(const char *name);
+const char *proto_hook_name(int hook);
+
+enum agent_msg_type { AMSG_HELLO = 1, AMSG_HB, AMSG_EVENT, AMSG_BYE, AMSG_HOOK };
 
 struct agent_msg {
 	enum agent_msg_type type;
@@ -132,6 +156,7 @@ struct agent_msg {
 		struct proto_hb hb;
 		struct proto_event event;
 		struct proto_bye bye;
+		struct proto_hook hook;
 	} u;
 };
 
@@ -157,7 +182,27 @@ struct proto_error {
 	char message[PROTO_TEXT_MAX + 1];   /* for a human */
 };
 
-enum collector_msg_type { CMSG_WELCOME = 1, CMSG_ACK, CMSG_ERROR, CMSG_HB_ACK };
+/* The answer to a group member's heartbeat. */
+struct proto_grant {
+	int64_t seq;                        /* the heartbeat answered */
+	char group[PROTO_NAME_MAX + 1];
+	int64_t epoch;
+	char leader[PROTO_NAME_MAX + 1];    /* "" none */
+	int64_t lease_ms;                   /* > 0 only for the leader */
+};
+
+/* Run a hook at an epoch. */
+struct proto_command {
+	int64_t cmd_id;
+	char hook[16];                      /* "promote", "demote", "fence" */
+	char group[PROTO_NAME_MAX + 1];
+	int64_t epoch;                      /* >= 1 */
+	char old_leader[PROTO_NAME_MAX + 1];
+	char reason[PROTO_TEXT_MAX + 1];
+};
+
+enum collector_msg_type { CMSG_WELCOME = 1, CMSG_ACK, CMSG_ERROR, CMSG_HB_ACK, CMSG_GRANT,
+			  CMSG_COMMAND };
 
 struct collector_msg {
 	enum collector_msg_type type;
@@ -166,12 +211,14 @@ struct collector_msg {
 		struct proto_ack ack;
 		struct proto_error error;
 		struct proto_hb_ack hb_ack;
+		struct proto_grant grant;
+		struct proto_command command;
 	} u;
 };
 
 /* ---- operator -> collector --------------------------------------------- */
 
-enum oper_msg_type { OMSG_SUBSCRIBE = 1, OMSG_QUERY };
+enum oper_msg_type { OMSG_SUBSCRIBE = 1, OMSG_QUERY, OMSG_COMMAND };
 
 /* Queries: what = "status"; "history" (alias "events"): node, group, kind
  * (comma list), since_ms, until_ms, limit, before_id; "explain": event_id;
@@ -188,6 +235,13 @@ struct oper_msg {
 	int64_t before_id;                  /* history paging: ids below this; 0 = none */
 	int64_t event_id;                   /* explain */
 	int64_t at_ms;                      /* at */
+	/* OMSG_COMMAND (docs/protocol.md "command"): */
+	char verb[16];                      /* failover, switchover, pause, resume, maintenance, forget */
+	char to[PROTO_NAME_MAX + 1];        /* failover (optional), switchover */
+	bool on;                            /* maintenance */
+	int64_t for_ms;                     /* pause, maintenance: 0 = until undone */
+	char reason[PROTO_TEXT_MAX + 1];    /* required, non-empty */
+	bool dry_run, force;
 };
 
 /* The kinds of history rows, as stored and queried. */
@@ -213,6 +267,11 @@ int proto_encode_hello(char *buf, size_t cap, const struct proto_hello *h);
 int proto_encode_hb(char *buf, size_t cap, const struct proto_hb *hb);
 int proto_encode_event(char *buf, size_t cap, const struct proto_event *e);
 int proto_encode_bye(char *buf, size_t cap, const struct proto_bye *b);
+int proto_encode_hook(char *buf, size_t cap, const struct proto_hook *h);
+int proto_encode_grant(char *buf, size_t cap, const struct proto_grant *g);
+int proto_encode_command(char *buf, size_t cap, const struct proto_command *c);
+/* An operator command (type "command"; OMSG_COMMAND fields of q). */
+int proto_encode_oper_command(char *buf, size_t cap, const struct oper_msg *q);
 int proto_encode_welcome(char *buf, size_t cap, const struct proto_welcome *w);
 int proto_encode_ack(char *buf, size_t cap, const struct proto_ack *a);
 int proto_encode_hb_ack(char *buf, size_t cap, const struct proto_hb_ack *a);

@@ -99,7 +99,8 @@ static const char *rep(char *buf, size_t cap, char c, size_t n)
  * Every message, field by field
  * ------------------------------------------------------------------------ */
 
-enum msg { M_HELLO, M_HB, M_EVENT, M_BYE, M_WELCOME, M_ACK, M_ERROR, M_SUBSCRIBE, M_QUERY };
+enum msg { M_HELLO, M_HB, M_EVENT, M_BYE, M_WELCOME, M_ACK, M_ERROR, M_SUBSCRIBE, M_QUERY,
+	   M_HOOK, M_GRANT, M_COMMAND, M_OCOMMAND };
 
 static const struct {
 	const char *type;
@@ -114,6 +115,10 @@ static const struct {
 	[M_ERROR] = { "error", D_COLL },
 	[M_SUBSCRIBE] = { "subscribe", D_OPER },
 	[M_QUERY] = { "query", D_OPER },
+	[M_HOOK] = { "hook", D_AGENT },
+	[M_GRANT] = { "grant", D_COLL },
+	[M_COMMAND] = { "command", D_COLL },
+	[M_OCOMMAND] = { "command", D_OPER },
 };
 
 enum fkind { F_INT, F_STR, F_OBJ };
@@ -157,6 +162,34 @@ static const struct fdef fields[] = {
 	{ M_QUERY, "node", "\"n1\"", F_STR, false },
 	{ M_QUERY, "kind", "\"state\"", F_STR, false },
 	{ M_QUERY, "limit", "50", F_INT, false },
+	{ M_HELLO, "role", "\"leader\"", F_STR, false },
+	{ M_HELLO, "epoch", "3", F_INT, false },
+	{ M_HB, "role", "\"claiming\"", F_STR, false },
+	{ M_HB, "epoch", "3", F_INT, false },
+	{ M_HOOK, "cmd_id", "12", F_INT, true },
+	{ M_HOOK, "hook", "\"promote\"", F_STR, true },
+	{ M_HOOK, "epoch", "4", F_INT, true },
+	{ M_HOOK, "rc", "0", F_INT, true },
+	{ M_HOOK, "duration_ms", "15", F_INT, false },
+	{ M_HOOK, "output", "\"line 1\\n\\tline 2\"", F_STR, false },
+	{ M_HOOK, "reason", "\"command\"", F_STR, false },
+	{ M_GRANT, "seq", "9", F_INT, true },
+	{ M_GRANT, "group", "\"g1\"", F_STR, true },
+	{ M_GRANT, "epoch", "4", F_INT, true },
+	{ M_GRANT, "leader", "\"n1\"", F_STR, false },
+	{ M_GRANT, "lease_ms", "2000", F_INT, true },
+	{ M_COMMAND, "cmd_id", "12", F_INT, true },
+	{ M_COMMAND, "hook", "\"fence\"", F_STR, true },
+	{ M_COMMAND, "group", "\"g1\"", F_STR, true },
+	{ M_COMMAND, "epoch", "4", F_INT, true },
+	{ M_COMMAND, "old_leader", "\"n2\"", F_STR, false },
+	{ M_COMMAND, "reason", "\"automatic failover\"", F_STR, false },
+	{ M_OCOMMAND, "id", "5", F_INT, true },
+	{ M_OCOMMAND, "verb", "\"failover\"", F_STR, true },
+	{ M_OCOMMAND, "group", "\"g1\"", F_STR, true },
+	{ M_OCOMMAND, "to", "\"n2\"", F_STR, false },
+	{ M_OCOMMAND, "reason", "\"planned maintenance\"", F_STR, true },
+	{ M_OCOMMAND, "for_ms", "60000", F_INT, false },
 };
 
 /* Build message m from its good fields; the field named key is left out
@@ -323,6 +356,30 @@ static const struct value_case values[] = {
 	{ M_QUERY, "kind", "\"transition\"", false, "kind" },
 	{ M_QUERY, "kind", "\"state,\"", false, "kind" },
 	{ M_QUERY, "kind", "\"\"", false, "kind" },
+	/* leadership */
+	{ M_HELLO, "role", "\"follower\"", true, NULL },
+	{ M_HELLO, "role", "\"claiming\"", false, "role" },
+	{ M_HB, "role", "\"leader\"", true, NULL },
+	{ M_HB, "role", "\"boss\"", false, "role" },
+	{ M_HB, "epoch", "-1", false, "epoch" },
+	{ M_HOOK, "hook", "\"reboot\"", false, "hook" },
+	{ M_HOOK, "rc", "-2", true, NULL },
+	{ M_HOOK, "rc", "255", true, NULL },
+	{ M_HOOK, "rc", "-3", false, "rc" },
+	{ M_HOOK, "rc", "256", false, "rc" },
+	{ M_HOOK, "output", "\"bell \\u0007\"", false, "output" },
+	{ M_GRANT, "leader", "\"\"", true, NULL },
+	{ M_GRANT, "leader", "\"a b\"", false, "leader" },
+	{ M_GRANT, "lease_ms", "3600001", false, "lease_ms" },
+	{ M_COMMAND, "epoch", "0", false, "epoch" },
+	{ M_COMMAND, "cmd_id", "0", false, "cmd_id" },
+	{ M_COMMAND, "hook", "\"promote\"", true, NULL },
+	{ M_OCOMMAND, "verb", "\"reboot\"", false, "verb" },
+	{ M_OCOMMAND, "verb", "\"maintenance\"", false, "node" },
+	{ M_OCOMMAND, "verb", "\"pause\"", true, NULL },
+	{ M_OCOMMAND, "reason", "\"   \"", false, "reason" },
+	{ M_OCOMMAND, "reason", "\"\"", false, "reason" },
+	{ M_OCOMMAND, "for_ms", "-1", false, "for_ms" },
 	/* enumerated names */
 	{ M_EVENT, "severity", "\"info\"", true, NULL },
 	{ M_EVENT, "severity", "\"critical\"", true, NULL },
@@ -1009,6 +1066,142 @@ START_TEST(test_rt_welcome)
 	ck_assert_str_eq(m.u.welcome.collector, w.collector);
 	ck_assert_int_eq(m.u.welcome.interval_ms, 50);
 	ck_assert_int_eq(m.u.welcome.last_event_seq, w.last_event_seq);
+}
+END_TEST
+
+START_TEST(test_rt_leadership)
+{
+	static struct agent_msg am;
+	static struct collector_msg cm;
+	static struct proto_hook h;
+	struct proto_grant g = { .seq = 9, .group = "pg", .epoch = 7, .leader = "", .lease_ms = 0 };
+	struct proto_command c = { .cmd_id = 4000000000001, .hook = "demote", .group = "pg",
+				   .epoch = 8, .old_leader = "db-1", .reason = "switchover to db-2" };
+	static char buf[8192];
+	char err[256] = "";
+	int n;
+
+	/* grant: "" = no leader */
+	n = proto_encode_grant(buf, sizeof buf, &g);
+	ck_assert_str_eq(buf, "{\"type\":\"grant\",\"seq\":9,\"group\":\"pg\",\"epoch\":7,"
+			 "\"leader\":\"\",\"lease_ms\":0}");
+	ck_assert_int_eq(proto_decode_collector(buf, (size_t)n, &cm, err, sizeof err), PROTO_OK);
+	ck_assert_int_eq(cm.type, CMSG_GRANT);
+	ck_assert_int_eq(cm.u.grant.epoch, 7);
+	ck_assert_str_eq(cm.u.grant.leader, "");
+
+	n = proto_encode_command(buf, sizeof buf, &c);
+	ck_assert_int_eq(proto_decode_collector(buf, (size_t)n, &cm, err, sizeof err), PROTO_OK);
+	ck_assert_int_eq(cm.type, CMSG_COMMAND);
+	ck_assert(cm.u.command.cmd_id == 4000000000001);
+	ck_assert_str_eq(cm.u.command.hook, "demote");
+	ck_assert_str_eq(cm.u.command.old_leader, "db-1");
+	ck_assert_str_eq(cm.u.command.reason, "switchover to db-2");
+	ck_assert_int_eq(proto_hook_parse(cm.u.command.hook), 2);
+	ck_assert_str_eq(proto_hook_name(2), "demote");
+	ck_assert_int_eq(proto_hook_parse("reboot"), 0);
+
+	/* a hook's output: 4 KiB with newlines and tabs */
+	memset(&h, 0, sizeof h);
+	h.cmd_id = 12;
+	util_strlcpy(h.hook, "promote", sizeof h.hook);
+	h.epoch = 8;
+	h.rc = 3;
+	h.duration_ms = 250;
+	for (int i = 0; i < PROTO_HOOK_OUTPUT_MAX; i++)
+		h.output[i] = i % 64 == 63 ? '\n' : i % 64 == 0 ? '\t' : 'x';
+	util_strlcpy(h.reason, "command", sizeof h.reason);
+	n = proto_encode_hook(buf, sizeof buf, &h);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(proto_decode_agent(buf, (size_t)n, &am, err, sizeof err), PROTO_OK);
+	ck_assert_int_eq(am.type, AMSG_HOOK);
+	ck_assert_int_eq(am.u.hook.rc, 3);
+	ck_assert_int_eq(am.u.hook.duration_ms, 250);
+	ck_assert_str_eq(am.u.hook.output, h.output);
+	ck_assert(!am.u.hook.refused);
+
+	/* a refusal carries the newest epoch seen, and must */
+	h.refused = true;
+	h.seen_epoch = 9;
+	h.output[0] = '\0';
+	n = proto_encode_hook(buf, sizeof buf, &h);
+	ck_assert_int_eq(proto_decode_agent(buf, (size_t)n, &am, err, sizeof err), PROTO_OK);
+	ck_assert(am.u.hook.refused);
+	ck_assert_int_eq(am.u.hook.seen_epoch, 9);
+	ck_assert_int_eq(agent_s("{\"type\":\"hook\",\"cmd_id\":1,\"hook\":\"fence\",\"epoch\":2,"
+				 "\"rc\":0,\"refused\":true}", &am, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'seen_epoch': required", "refused hook");
+	/* output over 4096 bytes */
+	{
+		static char big[PROTO_HOOK_OUTPUT_MAX + 200];
+		int k = snprintf(big, sizeof big, "{\"type\":\"hook\",\"cmd_id\":1,\"hook\":"
+				 "\"fence\",\"epoch\":2,\"rc\":0,\"output\":\"");
+
+		memset(big + k, 'y', PROTO_HOOK_OUTPUT_MAX + 1);
+		strcpy(big + k + PROTO_HOOK_OUTPUT_MAX + 1, "\"}");
+		ck_assert_int_eq(agent_s(big, &am, err, sizeof err), PROTO_E_FIELD);
+		assert_mentions(err, "field 'output'", "long output");
+	}
+
+	/* hello and hb carry role and epoch; defaults when absent */
+	ck_assert_int_eq(agent_s("{\"type\":\"hello\",\"v\":1,\"node\":\"n\",\"group\":\"g\","
+				 "\"version\":\"1\",\"boot_id\":\"b\",\"interval_ms\":500,"
+				 "\"role\":\"leader\",\"epoch\":5,\"no_failover\":true}",
+				 &am, err, sizeof err), PROTO_OK);
+	ck_assert_str_eq(am.u.hello.role, "leader");
+	ck_assert_int_eq(am.u.hello.epoch, 5);
+	ck_assert(am.u.hello.no_failover);
+	ck_assert_int_eq(agent_s("{\"type\":\"hello\",\"v\":1,\"node\":\"n\",\"group\":\"g\","
+				 "\"version\":\"1\",\"boot_id\":\"b\",\"interval_ms\":500,"
+				 "\"no_failover\":1}", &am, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'no_failover'", "no_failover 1");
+	ck_assert_int_eq(agent_s("{\"type\":\"hb\",\"seq\":1,\"sent_ms\":5}", &am, err,
+				 sizeof err), PROTO_OK);
+	ck_assert_str_eq(am.u.hb.role, "follower");
+	ck_assert_int_eq(am.u.hb.epoch, 0);
+}
+END_TEST
+
+START_TEST(test_rt_oper_command)
+{
+	struct oper_msg q, d;
+	char buf[2048], err[256] = "";
+	int n;
+
+	memset(&q, 0, sizeof q);
+	q.id = 5;
+	util_strlcpy(q.verb, "maintenance", sizeof q.verb);
+	util_strlcpy(q.node, "db-2", sizeof q.node);
+	q.on = true;
+	q.for_ms = 3600000;
+	util_strlcpy(q.reason, "kernel upgrade", sizeof q.reason);
+	q.dry_run = true;
+	n = proto_encode_oper_command(buf, sizeof buf, &q);
+	ck_assert_int_eq(proto_decode_oper(buf, (size_t)n, &d, err, sizeof err), PROTO_OK);
+	ck_assert_int_eq(d.type, OMSG_COMMAND);
+	ck_assert_str_eq(d.verb, "maintenance");
+	ck_assert_str_eq(d.node, "db-2");
+	ck_assert(d.on && d.dry_run && !d.force);
+	ck_assert_int_eq(d.for_ms, 3600000);
+	ck_assert_str_eq(d.reason, "kernel upgrade");
+
+	/* verb-specific requirements */
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"switchover\","
+				"\"group\":\"g\",\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'to': required", "switchover without to");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"maintenance\","
+				"\"node\":\"n\",\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'on': required", "maintenance without on");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"forget\","
+				"\"node\":\"n\",\"reason\":\"decommissioned\"}", &d, err, sizeof err),
+			 PROTO_OK);
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"pause\","
+				"\"group\":\"g\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'reason': required", "pause without reason");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"failover\","
+				"\"group\":\"g\",\"reason\":\"r\",\"dry_run\":\"yes\"}", &d, err,
+				sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'dry_run'", "dry_run string");
 }
 END_TEST
 
@@ -2058,6 +2251,8 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, test_rt_bye);
 	tcase_add_test(tc, test_rt_welcome);
 	tcase_add_test(tc, test_rt_ack);
+	tcase_add_test(tc, test_rt_leadership);
+	tcase_add_test(tc, test_rt_oper_command);
 	tcase_add_test(tc, test_rt_error);
 	tcase_add_test(tc, test_rt_subscribe);
 	tcase_add_test(tc, test_rt_query);
