@@ -67,6 +67,19 @@ static void usage(FILE *f)
 "                             (default 5)\n"
 "  --flap-half-life-ms D      how fast the flap score decays (default 60s)\n"
 "\n"
+"Leadership and failover (see README \"Failover\"):\n"
+"  --lease-ms D               lease a leader holds per answered heartbeat\n"
+"                             (default 2000); a new leader is promoted only after\n"
+"                             the old lease has surely run out\n"
+"  --lease-drift-pct N        clock-rate margin added to the lease before anyone\n"
+"                             else may lead, %% (default 10)\n"
+"  --failover-cooldown D      no automatic failover this soon after one ended\n"
+"                             (default 60s)\n"
+"  --fence-timeout D          wait this long for the old leader's fence hook\n"
+"                             (default 5s)\n"
+"  --promote-timeout D        wait this long for the new leader's promote hook,\n"
+"                             then try the next candidate (default 35s)\n"
+"\n"
 "Other:\n"
 "  --verbose                  log every connection and message error\n"
 "  -h, --help                 this text\n"
@@ -81,6 +94,7 @@ enum {
 	OPT_SUSPECT, OPT_FAILED, OPT_MINSD, OPT_PAUSE, OPT_SAMPLES, OPT_GRACE,
 	OPT_STARTUP, OPT_TILTGAP, OPT_TILTHOLD, OPT_VERBOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_DEG_ERR, OPT_DEG_LAT, OPT_DEG_RTT, OPT_DEG_AFTER,
 	OPT_REC_AFTER, OPT_FLAP_T, OPT_FLAP_HL, OPT_SAMPLE, OPT_RAW_KEEP, OPT_AGG_KEEP,
+	OPT_LEASE, OPT_DRIFT, OPT_COOLDOWN, OPT_FENCE_TO, OPT_PROMOTE_TO,
 };
 
 static const struct option longopts[] = {
@@ -112,6 +126,11 @@ static const struct option longopts[] = {
 	{ "sample-interval-ms", required_argument, NULL, OPT_SAMPLE },
 	{ "raw-retention", required_argument, NULL, OPT_RAW_KEEP },
 	{ "agg-retention", required_argument, NULL, OPT_AGG_KEEP },
+	{ "lease-ms", required_argument, NULL, OPT_LEASE },
+	{ "lease-drift-pct", required_argument, NULL, OPT_DRIFT },
+	{ "failover-cooldown", required_argument, NULL, OPT_COOLDOWN },
+	{ "fence-timeout", required_argument, NULL, OPT_FENCE_TO },
+	{ "promote-timeout", required_argument, NULL, OPT_PROMOTE_TO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -241,6 +260,30 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 		case OPT_AGG_KEEP:
 			rc = parse_dur("--agg-retention", optarg, 3650LL * 86400000, &cfg->agg_keep_ms);
 			break;
+		case OPT_LEASE:
+			rc = parse_dur("--lease-ms", optarg, 3600000, &cfg->groups.lease_ms);
+			if (!rc && cfg->groups.lease_ms < 100)
+				return bad("--lease-ms", optarg, "must be at least 100 ms");
+			break;
+		case OPT_DRIFT:
+			if (util_parse_int(optarg, 1, 100, &v))
+				return bad("--lease-drift-pct", optarg, "must be 1..100");
+			cfg->groups.drift_pct = (int)v;
+			break;
+		case OPT_COOLDOWN:
+			rc = parse_dur("--failover-cooldown", optarg, 86400000, &cfg->groups.cooldown_ms);
+			break;
+		case OPT_FENCE_TO:
+		case OPT_PROMOTE_TO: {
+			int64_t *dst = c == OPT_FENCE_TO ? &cfg->groups.fence_timeout_ms :
+					   &cfg->groups.promote_timeout_ms;
+			const char *name = c == OPT_FENCE_TO ? "--fence-timeout" : "--promote-timeout";
+
+			rc = parse_dur(name, optarg, 3600000, dst);
+			if (!rc && *dst < 100)
+				return bad(name, optarg, "must be at least 100 ms");
+			break;
+		}
 		case OPT_VERBOSE: cfg->verbose = true; break;
 		case OPT_TLS_CERT:
 		case OPT_TLS_KEY: {
@@ -272,7 +315,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 		fprintf(stderr, "vigil-collector: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
-	if (core_config_check(&cfg->core, err, sizeof err)) {
+	if (groups_config_check(&cfg->groups, err, sizeof err) ||
+	    core_config_check(&cfg->core, err, sizeof err)) {
 		fprintf(stderr, "vigil-collector: %s\n", err);
 		return 2;
 	}
@@ -314,6 +358,10 @@ int main(int argc, char **argv)
 	cfg.agg_keep_ms = 90LL * 86400000;
 	auth_init(&cfg.auth);
 	core_config_defaults(&cfg.core);
+	groups_config_defaults(&cfg.groups);
+	/* The agents' hooks may run 30 s (their default --hook-timeout): a promote
+	 * is not given up before that. */
+	cfg.groups.promote_timeout_ms = 35000;
 
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)

@@ -30,9 +30,13 @@
 enum {  /* option bits a command may accept */
 	O_JSON = 1 << 0, O_CSV = 1 << 1, O_WIDE = 1 << 2, O_LIMIT = 1 << 3, O_KIND = 1 << 4,
 	O_GROUP = 1 << 5, O_SINCE = 1 << 6, O_UNTIL = 1 << 7, O_FRAMES = 1 << 8,
+	O_TO = 1 << 9, O_REASON = 1 << 10, O_DRYRUN = 1 << 11, O_YES = 1 << 12, O_FOR = 1 << 13,
+	O_FORCE = 1 << 14,
 };
+#define O_LAST O_FORCE
+#define O_ACT (O_REASON | O_DRYRUN | O_YES | O_JSON)   /* every operator action takes these */
 
-enum arg_kind { ARG_NONE, ARG_NODE_OPT, ARG_ID, ARG_TIME };
+enum arg_kind { ARG_NONE, ARG_NODE_OPT, ARG_ID, ARG_TIME, ARG_GROUP, ARG_NODE, ARG_NODE_ONOFF };
 
 struct opts;
 typedef int (*cmd_fn)(const struct opts *o);
@@ -57,8 +61,13 @@ struct opts {
 	char kind[128];
 	char group[PROTO_NAME_MAX + 1];
 	int64_t since_ms, until_ms;
-	const char *arg;
+	const char *arg, *arg2;
 	int64_t arg_id, arg_time;
+	/* operator actions */
+	char to[PROTO_NAME_MAX + 1];
+	char reason[PROTO_TEXT_MAX + 1];
+	bool dry_run, yes, force, on;
+	int64_t for_ms;
 };
 
 static int cmd_status(const struct opts *o);
@@ -67,6 +76,7 @@ static int cmd_history(const struct opts *o);
 static int cmd_explain(const struct opts *o);
 static int cmd_report(const struct opts *o);
 static int cmd_at(const struct opts *o);
+static int cmd_act(const struct opts *o);
 
 static const struct command commands[] = {
 	{ "status", O_JSON, ARG_NONE, cmd_status,
@@ -108,6 +118,34 @@ static const struct command commands[] = {
 	  "Usage: vigil at TIME [--json]\n\n"
 	  "The cluster as it was at TIME (2026-11-20T10:00Z, 2h, @MS), rebuilt from the\n"
 	  "history: every node known then, its state and the rule that put it there.\n" },
+	{ "failover", O_ACT | O_TO | O_FORCE, ARG_GROUP, cmd_act,
+	  "Usage: vigil failover GROUP [--to NODE] --reason TEXT [--dry-run] [--yes] [--force]\n\n"
+	  "Make another member of GROUP its leader: the old leader is fenced (its fence hook\n"
+	  "runs if it is reachable), then the new one is promoted at a new epoch, never\n"
+	  "before the old leader's lease has surely run out.  Without --to the best eligible\n"
+	  "candidate is chosen (priority, then name).  Refused without quorum or while the\n"
+	  "leader is healthy (use switchover) unless --force.  Prints the pre-flight (ranked\n"
+	  "candidates, what would block), asks you to type the group's name (or --yes),\n"
+	  "then waits for the outcome.  Exit 0 done, 1 refused or failed, 2 usage/connection.\n" },
+	{ "switchover", O_ACT | O_TO | O_FORCE, ARG_GROUP, cmd_act,
+	  "Usage: vigil switchover GROUP --to NODE --reason TEXT [--dry-run] [--yes]\n\n"
+	  "Graceful change of leader: the healthy leader runs its demote hook first, then\n"
+	  "NODE is promoted at a new epoch.  Confirmation and exit status as for failover.\n" },
+	{ "pause", O_ACT | O_FOR, ARG_GROUP, cmd_act,
+	  "Usage: vigil pause GROUP [--for DURATION] --reason TEXT [--dry-run] [--yes]\n\n"
+	  "Stop automatic failover in GROUP (manual commands still work), until `vigil\n"
+	  "resume` or for DURATION (30m, 2h).  Survives a collector restart.\n" },
+	{ "resume", O_ACT, ARG_GROUP, cmd_act,
+	  "Usage: vigil resume GROUP --reason TEXT [--dry-run] [--yes]\n\n"
+	  "Turn automatic failover in GROUP back on.\n" },
+	{ "maintenance", O_ACT | O_FOR, ARG_NODE_ONOFF, cmd_act,
+	  "Usage: vigil maintenance NODE on|off [--for DURATION] --reason TEXT [--dry-run] [--yes]\n\n"
+	  "Put NODE in maintenance (shown as maintenance, never a failover candidate;\n"
+	  "detection goes on underneath) or take it out.  --for ends it on its own.\n" },
+	{ "forget", O_ACT, ARG_NODE, cmd_act,
+	  "Usage: vigil forget NODE --reason TEXT [--dry-run] [--yes]\n\n"
+	  "Remove NODE from its group's expected members (quorum is counted over them).\n"
+	  "Refused while it is connected or the leader.\n" },
 };
 
 static void usage(FILE *f)
@@ -126,6 +164,15 @@ static void usage(FILE *f)
 "  report [--since T] [--until T] [--group G] [--json]\n"
 "                             availability, failures, MTTR, MTBF, time to detect\n"
 "  at TIME [--json]           the cluster as it was at TIME\n"
+"\n"
+"Operator actions (each needs --reason TEXT; --dry-run prints the pre-flight only;\n"
+"they ask for confirmation unless --yes; exit 1 when refused, saying why):\n"
+"  failover GROUP [--to NODE] [--force]   make another member the leader\n"
+"  switchover GROUP --to NODE             graceful: demote the healthy leader first\n"
+"  pause GROUP [--for DURATION]           no automatic failover (until resumed)\n"
+"  resume GROUP                           automatic failover again\n"
+"  maintenance NODE on|off [--for DURATION]  take a node out of candidacy\n"
+"  forget NODE                            remove an expected member of its group\n"
 "  help [COMMAND]             this text, or a command's\n"
 "\n"
 "Options:\n"
@@ -154,7 +201,8 @@ static const struct command *find_command(const char *name)
 }
 
 enum { OPT_COLLECTOR = 256, OPT_TOKEN, OPT_TIMEOUT, OPT_INSECURE, OPT_JSON, OPT_CSV, OPT_WIDE,
-       OPT_FRAMES, OPT_LIMIT, OPT_KIND, OPT_GROUP, OPT_SINCE, OPT_UNTIL };
+       OPT_FRAMES, OPT_LIMIT, OPT_KIND, OPT_GROUP, OPT_SINCE, OPT_UNTIL, OPT_TO, OPT_REASON,
+       OPT_DRYRUN, OPT_YES, OPT_FOR, OPT_FORCE };
 
 static const struct option longopts[] = {
 	{ "collector", required_argument, NULL, OPT_COLLECTOR },
@@ -170,6 +218,12 @@ static const struct option longopts[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "dry-run", no_argument, NULL, OPT_DRYRUN },
+	{ "yes", no_argument, NULL, OPT_YES },
+	{ "for", required_argument, NULL, OPT_FOR },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -192,9 +246,10 @@ static int bad(const char *fmt, ...)
 static const char *opt_name(unsigned bit)
 {
 	static const char *const names[] = { "--json", "--csv", "--wide", "--limit", "--kind",
-					     "--group", "--since", "--until", "--frames" };
+					     "--group", "--since", "--until", "--frames", "--to",
+					     "--reason", "--dry-run", "--yes", "--for", "--force" };
 
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		if (bit == 1u << i)
 			return names[i];
 	return "?";
@@ -252,6 +307,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			seen |= O_GROUP;
 			break;
 		case OPT_SINCE: since = optarg; seen |= O_SINCE; break;
+		case OPT_TO:
+			if (!name_is_valid(optarg, PROTO_NAME_MAX))
+				return bad("--to '%s': must be a node name ([A-Za-z0-9._-]{1,64})", optarg);
+			util_strlcpy(o->to, optarg, sizeof o->to);
+			seen |= O_TO;
+			break;
+		case OPT_REASON:
+			if (!text_is_valid(optarg, PROTO_TEXT_MAX) || !optarg[strspn(optarg, " ")])
+				return bad("--reason: must be non-empty printable text of at most %d bytes",
+					   PROTO_TEXT_MAX);
+			util_strlcpy(o->reason, optarg, sizeof o->reason);
+			seen |= O_REASON;
+			break;
+		case OPT_DRYRUN: o->dry_run = true; seen |= O_DRYRUN; break;
+		case OPT_YES: o->yes = true; seen |= O_YES; break;
+		case OPT_FORCE: o->force = true; seen |= O_FORCE; break;
+		case OPT_FOR:
+			if (util_parse_duration_ms(optarg, &o->for_ms) || o->for_ms <= 0 ||
+			    o->for_ms > 366LL * 24 * 3600 * 1000)
+				return bad("--for '%s': must be a duration such as 30m, 2h or 7d (up to a year)",
+					   optarg);
+			seen |= O_FOR;
+			break;
 		case OPT_UNTIL: until = optarg; seen |= O_UNTIL; break;
 		case 'h': help = true; break;
 		case 'V': printf("vigil %s\n", VIGIL_VERSION); exit(0);
@@ -264,6 +342,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		cmdname = argv[optind++];
 	if (optind < argc)
 		o->arg = argv[optind++];
+	if (optind < argc)
+		o->arg2 = argv[optind++];
 	if (optind < argc)
 		return bad("unexpected argument '%s'", argv[optind]);
 	if (cmdname && strcmp(cmdname, "help") == 0) {
@@ -278,7 +358,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (cmdname) {
 		o->cmd = find_command(cmdname);
 		if (!o->cmd)
-			return bad("unknown command '%s' (status, nodes, history, explain, report, at, help)",
+			return bad("unknown command '%s' (status, nodes, history, explain, report, at, "
+				   "failover, switchover, pause, resume, maintenance, forget, help)",
 				   cmdname);
 	}
 	if (help) {
@@ -288,7 +369,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout);
 		exit(0);
 	}
-	for (unsigned bit = 1; bit <= O_FRAMES; bit <<= 1) {
+	if (o->arg2 && (!o->cmd || o->cmd->arg != ARG_NODE_ONOFF))
+		return bad("unexpected argument '%s'", o->arg2);
+	for (unsigned bit = 1; bit <= O_LAST; bit <<= 1) {
 		unsigned allowed = o->cmd ? o->cmd->opts : O_FRAMES;
 
 		if ((seen & bit) && !(allowed & bit))
@@ -320,6 +403,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return bad("%s needs a TIME (2026-11-20T10:00Z, 2h, @MS)", o->cmd->name);
 		if (util_parse_time(o->arg, now, &o->arg_time, err, sizeof err))
 			return bad("%s", err);
+		break;
+	case ARG_GROUP:
+	case ARG_NODE:
+	case ARG_NODE_ONOFF:
+		if (!o->arg)
+			return bad("%s needs a %s", o->cmd->name, o->cmd->arg == ARG_GROUP ? "GROUP" : "NODE");
+		if (!name_is_valid(o->arg, PROTO_NAME_MAX))
+			return bad("%s '%s': must match [A-Za-z0-9._-]{1,64}",
+				   o->cmd->arg == ARG_GROUP ? "group" : "node", o->arg);
+		if (o->cmd->arg == ARG_NODE_ONOFF) {
+			if (!o->arg2 || (strcmp(o->arg2, "on") && strcmp(o->arg2, "off")))
+				return bad("maintenance needs NODE on|off%s", "");
+			o->on = strcmp(o->arg2, "on") == 0;
+			if (!o->on && o->for_ms)
+				return bad("--for goes with maintenance on, not off%s", "");
+		}
+		if (strcmp(o->cmd->name, "switchover") == 0 && !o->to[0])
+			return bad("switchover needs --to NODE (the node to promote)%s", "");
+		if (!o->reason[0] && !o->dry_run)
+			return bad("%s needs --reason TEXT: say why (it is recorded with your name)",
+				   o->cmd->name);
 		break;
 	}
 	if (since && util_parse_time(since, now, &o->since_ms, err, sizeof err))
@@ -763,6 +867,259 @@ static int cmd_at(const struct opts *o)
 	print_buf(&w);
 	table_free(t);
 	cJSON_Delete(root);
+	return 0;
+}
+
+
+/* ---- operator actions -------------------------------------------------- */
+
+/* Send one command; returns the whole reply (the caller deletes it) or NULL
+ * after printing why. */
+static cJSON *command(const struct opts *o, const struct oper_msg *q)
+{
+	char req[4096], err[512];
+	int n = proto_encode_oper_command(req, sizeof req, q);
+	char *reply;
+	cJSON *root;
+
+	if (n < 0)
+		return NULL;
+	reply = oclient_request(&o->url, o->token, o->insecure, req, (size_t)n, (long long)q->id,
+				o->timeout_ms, err, sizeof err);
+	if (!reply) {
+		char url[600];
+
+		ws_url_format(&o->url, url, sizeof url);
+		fprintf(stderr, "vigil: collector %s: %s\n", url, err);
+		return NULL;
+	}
+	root = cJSON_Parse(reply);
+	free(reply);
+	if (!root)
+		fprintf(stderr, "vigil: the collector sent a malformed reply\n");
+	return root;
+}
+
+static void print_names(const cJSON *arr, const char *sep)
+{
+	const cJSON *v;
+	bool first = true;
+
+	cJSON_ArrayForEach(v, arr) {
+		if (cJSON_IsString(v)) {
+			printf("%s%s", first ? "" : sep, v->valuestring);
+			first = false;
+		}
+	}
+}
+
+/* The pre-flight of a failover or switchover, for a human. */
+static void print_preflight(const cJSON *data)
+{
+	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(data, "candidates");
+	const cJSON *blocked = cJSON_GetObjectItemCaseSensitive(data, "blocked");
+	const cJSON *c;
+	struct table *t;
+	static const char *const hdr[] = { "CANDIDATE", "PRIORITY", "STATE", "ELIGIBLE" };
+
+	if (cJSON_GetArraySize(cands) > 0) {
+		struct jw w;
+
+		t = table_new(4, hdr);
+		cJSON_ArrayForEach(c, cands) {
+			char prio[24], why[256] = "yes";
+			const cJSON *wn = cJSON_GetObjectItemCaseSensitive(c, "why_not"), *v;
+			const char *cells[4];
+
+			snprintf(prio, sizeof prio, "%.0f", jnum(c, "priority"));
+			if (cJSON_GetArraySize(wn) > 0) {
+				util_strlcpy(why, "no:", sizeof why);
+				cJSON_ArrayForEach(v, wn)
+					if (cJSON_IsString(v) && strlen(why) + strlen(v->valuestring) + 2 < sizeof why) {
+						strcat(why, " ");
+						strcat(why, v->valuestring);
+					}
+			}
+			cells[0] = jstr(c, "node");
+			cells[1] = prio;
+			cells[2] = jstr(c, "state");
+			cells[3] = why;
+			table_add(t, cells);
+		}
+		jw_init_dynamic(&w, 1024);
+		table_render(t, &w);
+		print_buf(&w);
+		table_free(t);
+	}
+	if (cJSON_GetArraySize(blocked) > 0) {
+		printf("blocked by: ");
+		print_names(blocked, ", ");
+		printf("\n");
+	}
+}
+
+/* Ask on the terminal; true when confirmed. */
+static bool confirm(const char *prompt, const char *expect)
+{
+	char line[256];
+	FILE *tty = fopen("/dev/tty", "r+");
+
+	if (!tty)
+		return false;
+	fprintf(tty, "%s", prompt);
+	fflush(tty);
+	if (!fgets(line, sizeof line, tty)) {
+		fclose(tty);
+		return false;
+	}
+	fclose(tty);
+	line[strcspn(line, "\r\n")] = '\0';
+	return expect ? strcmp(line, expect) == 0 : (strcmp(line, "y") == 0 || strcmp(line, "yes") == 0);
+}
+
+/* After an accepted failover or switchover: follow it to its end. */
+static int follow_failover(const struct opts *o, const char *group, const char *target)
+{
+	int64_t until = util_mono_ms() + 60000;
+	char last_state[32] = "";
+
+	while (util_mono_ms() < until) {
+		struct oper_msg q = { .type = OMSG_QUERY, .id = 1 };
+		cJSON *root, *data;
+		const cJSON *g = NULL, *gs;
+
+		util_strlcpy(q.what, "status", sizeof q.what);
+		data = query(o, &q, &root);
+		if (!data)
+			return EXIT_USAGE;
+		gs = cJSON_GetObjectItemCaseSensitive(data, "groups");
+		cJSON_ArrayForEach(g, gs)
+			if (strcmp(jstr(g, "name"), group) == 0)
+				break;
+		if (g) {
+			const cJSON *fo = cJSON_GetObjectItemCaseSensitive(g, "failover");
+
+			if (cJSON_IsObject(fo)) {
+				if (strcmp(jstr(fo, "state"), last_state)) {
+					util_strlcpy(last_state, jstr(fo, "state"), sizeof last_state);
+					printf("  ... %s (target %s)\n", last_state, jstr(fo, "target"));
+					fflush(stdout);
+				}
+			} else {
+				const cJSON *lf = cJSON_GetObjectItemCaseSensitive(g, "last_failover");
+				bool ok = strcmp(jstr(g, "leader"), target) == 0 &&
+					  strcmp(jstr(lf, "outcome"), "confirmed") == 0;
+
+				if (ok)
+					printf("done: %s is the leader of %s at epoch %.0f (%.0f ms)\n", target,
+					       group, jnum(g, "epoch"), jnum(lf, "duration_ms"));
+				else
+					printf("not done: the failover ended %s; leader of %s is %s (epoch %.0f). "
+					       "See `vigil history --group %s --kind failover,hook`.\n",
+					       cJSON_IsObject(lf) ? jstr(lf, "outcome") : "without a record",
+					       group, jstr(g, "leader")[0] ? jstr(g, "leader") : "nobody",
+					       jnum(g, "epoch"), group);
+				cJSON_Delete(root);
+				return ok ? 0 : EXIT_NOT_ALIVE;
+			}
+		}
+		cJSON_Delete(root);
+		usleep(250 * 1000);
+	}
+	printf("still under way after 60 s: follow it with `vigil status` or the dashboard\n");
+	return EXIT_NOT_ALIVE;
+}
+
+static int cmd_act(const struct opts *o)
+{
+	const char *verb = o->cmd->name;
+	bool is_fo = strcmp(verb, "failover") == 0 || strcmp(verb, "switchover") == 0;
+	struct oper_msg q;
+	cJSON *root;
+	const cJSON *ok, *data, *err;
+	char target[PROTO_NAME_MAX + 1] = "";
+	int rc;
+
+	memset(&q, 0, sizeof q);
+	q.type = OMSG_COMMAND;
+	q.id = 1;
+	util_strlcpy(q.verb, verb, sizeof q.verb);
+	if (o->cmd->arg == ARG_GROUP)
+		util_strlcpy(q.group, o->arg, sizeof q.group);
+	else
+		util_strlcpy(q.node, o->arg, sizeof q.node);
+	util_strlcpy(q.to, o->to, sizeof q.to);
+	q.on = o->on;
+	q.for_ms = o->for_ms;
+	q.force = o->force;
+	util_strlcpy(q.reason, o->reason[0] ? o->reason : "(dry run)", sizeof q.reason);
+	/* The pre-flight first: for a dry run it is the answer, otherwise what
+	 * the operator confirms (typing the group's name).  The other actions
+	 * are confirmed with a y before anything is sent. */
+	q.dry_run = o->dry_run || (is_fo && !o->yes);
+	if (!o->dry_run && !is_fo && !o->yes) {
+		char prompt[PROTO_TEXT_MAX + 200];
+
+		if (!isatty(0) && !isatty(1)) {
+			fprintf(stderr, "vigil: not confirmed: no terminal to ask on; pass --yes to act\n");
+			return EXIT_USAGE;
+		}
+		snprintf(prompt, sizeof prompt, "%s %s%s%s%s? [y/N] ", verb, o->arg, o->arg2 ? " " : "",
+			 o->arg2 ? o->arg2 : "", o->for_ms ? " (for a while)" : "");
+		if (!confirm(prompt, NULL)) {
+			printf("not confirmed: nothing done\n");
+			return EXIT_NOT_ALIVE;
+		}
+	}
+	for (;;) {
+		root = command(o, &q);
+		if (!root)
+			return EXIT_USAGE;
+		ok = cJSON_GetObjectItemCaseSensitive(root, "ok");
+		data = cJSON_GetObjectItemCaseSensitive(root, "data");
+		err = cJSON_GetObjectItemCaseSensitive(root, "error");
+		if (!cJSON_IsBool(ok)) {
+			fprintf(stderr, "vigil: the collector sent a malformed reply\n");
+			cJSON_Delete(root);
+			return EXIT_USAGE;
+		}
+		if (o->json && (q.dry_run == o->dry_run)) {
+			print_json(root);
+			rc = cJSON_IsTrue(ok) ? 0 : EXIT_NOT_ALIVE;
+			cJSON_Delete(root);
+			return rc;
+		}
+		if (is_fo && cJSON_IsObject(data))
+			print_preflight(data);
+		if (!cJSON_IsTrue(ok)) {
+			printf("refused: %s\n", jstr(err, "message"));
+			cJSON_Delete(root);
+			return EXIT_NOT_ALIVE;
+		}
+		util_strlcpy(target, jstr(data, "target"), sizeof target);
+		printf("%s%s\n", q.dry_run ? "dry run: " : "", jstr(data, "text"));
+		cJSON_Delete(root);
+		if (q.dry_run == o->dry_run)
+			break;
+		/* A real failover or switchover: confirm by typing the group's name. */
+		if (!isatty(0) && !isatty(1)) {
+			fprintf(stderr, "vigil: not confirmed: no terminal to ask on; pass --yes to act\n");
+			return EXIT_USAGE;
+		}
+		{
+			char prompt[256];
+
+			snprintf(prompt, sizeof prompt, "Type the group's name (%s) to %s it to %s: ",
+				 o->arg, verb, target);
+			if (!confirm(prompt, o->arg)) {
+				printf("not confirmed: nothing done\n");
+				return EXIT_NOT_ALIVE;
+			}
+		}
+		q.dry_run = false;
+	}
+	if (!o->dry_run && is_fo)
+		return follow_failover(o, o->arg, target);
 	return 0;
 }
 
