@@ -9,6 +9,7 @@
  *   LEADER|CLAIMING --grant naming another leader--> FOLLOWER (demote hook)
  *   any --demote or fence command--> FOLLOWER (that hook)
  *   LEADER --its promote hook failed--> FOLLOWER (no hook: the collector decides)
+ *   LEADER --the agent stops (lease_resign)--> FOLLOWER (demote hook)
  */
 #include "agent/lease.h"
 
@@ -276,6 +277,15 @@ void lease_hook_done(struct lease *l, int64_t now_ms, enum lease_hook kind, int6
 void lease_tick(struct lease *l, int64_t now_ms, struct lease_out *out)
 {
 	check_expiry(l, now_ms, out);
+}
+
+void lease_resign(struct lease *l, int64_t now_ms, const char *reason, struct lease_out *out)
+{
+	check_expiry(l, now_ms, out);
+	if (l->role == LEASE_LEADER)
+		drop(l, LEASE_HOOK_DEMOTE, l->lead_epoch, 0, reason, out);
+	else if (l->role == LEASE_CLAIMING)
+		drop(l, 0, 0, 0, reason, out);
 }
 
 /* ---- views ------------------------------------------------------------- */

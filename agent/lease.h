@@ -115,6 +115,11 @@ void lease_hook_done(struct lease *l, int64_t now_ms, enum lease_hook kind, int6
 		     int rc, struct lease_out *out);
 /* Time passes: self-demotion when the lease ends. */
 void lease_tick(struct lease *l, int64_t now_ms, struct lease_out *out);
+/* The agent is stopping: a leader gives up its lease and demotes itself
+ * (LA_LEASE off, LA_HOOK demote with reason), since nothing will demote it
+ * once its lease runs out; a claim is withdrawn without a hook.  Grants in
+ * flight are ignored afterwards, as after any demotion. */
+void lease_resign(struct lease *l, int64_t now_ms, const char *reason, struct lease_out *out);
 
 /* Views. */
 bool lease_is_valid(const struct lease *l, int64_t now_ms);   /* leader with an unexpired lease */

@@ -48,19 +48,41 @@ static void usage(FILE *f)
 "  --statsd HOST:PORT         UDP address where applications push StatsD lines\n"
 "                             (default 127.0.0.1:8125; 'off' to disable): errors:1|c,\n"
 "                             latency_ms:12|ms, breaker_open:1|g\n"
+"\n"
+"Leadership (the collector decides; the agent carries it out with hooks):\n"
+"  --on-promote CMD           run when this node becomes its group's leader\n"
+"  --on-demote CMD            run when it stops being leader (also on its own,\n"
+"                             when its lease ran out or the agent stops)\n"
+"  --on-fence CMD             run when the collector fences it off\n"
+"                             (hooks: /bin/sh -c CMD, one at a time, with\n"
+"                             VIGIL_HOOK, VIGIL_GROUP, VIGIL_NODE, VIGIL_EPOCH,\n"
+"                             VIGIL_ROLE (after it: leader, follower, fenced),\n"
+"                             VIGIL_OLD_LEADER, VIGIL_REASON, VIGIL_CMD_ID; exit\n"
+"                             0 = success; a failed promote aborts that failover)\n"
+"  --hook-timeout D           a hook's time limit, then SIGTERM and SIGKILL 2 s\n"
+"                             later to its process group (default 30s)\n"
+"  --state-dir DIR            where the newest epoch seen is kept across\n"
+"                             restarts (file DIR/epoch-GROUP); default: none,\n"
+"                             kept in memory only\n"
+"  --initial-role ROLE        follower (default) or leader: claim leadership at\n"
+"                             start; the collector adopts it if nothing conflicts\n"
+"  --no-failover              never make this node leader\n"
+"\n"
 "  --insecure                 wss: accept a self-signed collector certificate\n"
 "  --verbose                  log every reconnect attempt\n"
 "  -h, --help                 this text\n"
 "  -V, --version              print the version\n"
 "\n"
-"SIGTERM or SIGINT: says bye (the node shows as 'left', not failed) and\n"
-"exits 0.\n");
+"SIGTERM or SIGINT: a leader runs its demote hook first; then says bye (the\n"
+"node shows as 'left', not failed) and exits 0.  Exit status 2: bad options,\n"
+"or an unusable --state-dir (a corrupt epoch file is not ignored).\n");
 }
 
 enum {
 	OPT_COLLECTOR = 256, OPT_NODE, OPT_GROUP, OPT_PRIORITY, OPT_INTERVAL, OPT_TOKEN,
 	OPT_OUTBOX, OPT_DISK, OPT_BOCAP, OPT_INSECURE, OPT_VERBOSE, OPT_CHECK, OPT_CHECK_INT,
-	OPT_CHECK_TMO, OPT_CHECK_FAIL, OPT_CHECK_PASS, OPT_STATSD,
+	OPT_CHECK_TMO, OPT_CHECK_FAIL, OPT_CHECK_PASS, OPT_STATSD, OPT_ON_PROMOTE, OPT_ON_DEMOTE,
+	OPT_ON_FENCE, OPT_HOOK_TMO, OPT_STATE_DIR, OPT_INITIAL_ROLE, OPT_NO_FAILOVER,
 };
 
 static const struct option longopts[] = {
@@ -80,6 +102,13 @@ static const struct option longopts[] = {
 	{ "check-fail", required_argument, NULL, OPT_CHECK_FAIL },
 	{ "check-pass", required_argument, NULL, OPT_CHECK_PASS },
 	{ "statsd", required_argument, NULL, OPT_STATSD },
+	{ "on-promote", required_argument, NULL, OPT_ON_PROMOTE },
+	{ "on-demote", required_argument, NULL, OPT_ON_DEMOTE },
+	{ "on-fence", required_argument, NULL, OPT_ON_FENCE },
+	{ "hook-timeout", required_argument, NULL, OPT_HOOK_TMO },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "initial-role", required_argument, NULL, OPT_INITIAL_ROLE },
+	{ "no-failover", no_argument, NULL, OPT_NO_FAILOVER },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -134,6 +163,28 @@ static int check_option(struct agent_config *cfg, struct check_spec *dflt, int o
 			return bad(name, val, "must be 1..100");
 		*(opt == OPT_CHECK_FAIL ? &t->fail_after : &t->pass_after) = (int)v;
 	}
+	return 0;
+}
+
+/* --on-promote, --on-demote, --on-fence */
+static int hook_option(struct agent_config *cfg, int opt, const char *val)
+{
+	enum lease_hook k = opt == OPT_ON_PROMOTE ? LEASE_HOOK_PROMOTE :
+			    opt == OPT_ON_DEMOTE ? LEASE_HOOK_DEMOTE : LEASE_HOOK_FENCE;
+	const char *name = opt == OPT_ON_PROMOTE ? "--on-promote" :
+			   opt == OPT_ON_DEMOTE ? "--on-demote" : "--on-fence";
+	const char *p = val;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return bad(name, val, "must be a command");
+	if (strlen(val) > HOOK_CMD_MAX)
+		return bad(name, val, "longer than 1023 bytes (put it in a script)");
+	for (p = val; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return bad(name, val, "must be one line");
+	util_strlcpy(cfg->hook_cmd[k], val, sizeof cfg->hook_cmd[k]);
 	return 0;
 }
 
@@ -222,6 +273,34 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 				return bad("--statsd", optarg, err);
 			cfg->statsd_explicit = true;
 			break;
+		case OPT_ON_PROMOTE:
+		case OPT_ON_DEMOTE:
+		case OPT_ON_FENCE:
+			rc = hook_option(cfg, c, optarg);
+			if (rc)
+				return rc;
+			break;
+		case OPT_HOOK_TMO: {
+			int64_t d;
+
+			if (util_parse_duration_ms(optarg, &d) || d < HOOK_TIMEOUT_MS_MIN ||
+			    d > HOOK_TIMEOUT_MS_MAX)
+				return bad("--hook-timeout", optarg,
+					   "must be a duration from 100ms to 1h (30s, 2m)");
+			cfg->hook_timeout_ms = (int)d;
+			break;
+		}
+		case OPT_STATE_DIR:
+			if (!*optarg || strlen(optarg) >= sizeof cfg->state_dir - 80)
+				return bad("--state-dir", optarg, "must be a directory path (at most 175 bytes)");
+			util_strlcpy(cfg->state_dir, optarg, sizeof cfg->state_dir);
+			break;
+		case OPT_INITIAL_ROLE:
+			if (strcmp(optarg, "leader") && strcmp(optarg, "follower"))
+				return bad("--initial-role", optarg, "must be follower or leader");
+			cfg->initial_leader = strcmp(optarg, "leader") == 0;
+			break;
+		case OPT_NO_FAILOVER: cfg->no_failover = true; break;
 		case OPT_VERBOSE: cfg->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("vigil-agent %s\n", VIGIL_VERSION); exit(0);
@@ -244,6 +323,11 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 			fprintf(stderr, "vigil-agent: --check %s: %s\n", cfg->checks[i].name, err);
 			return 2;
 		}
+	}
+	if (cfg->initial_leader && cfg->no_failover) {
+		fprintf(stderr, "vigil-agent: --initial-role leader: conflicts with --no-failover\n"
+			"Try 'vigil-agent --help'.\n");
+		return 2;
 	}
 	if (!cfg->nurls && add_urls(cfg, "ws://127.0.0.1:7070"))
 		return 2;
@@ -284,6 +368,7 @@ int main(int argc, char **argv)
 	cfg.backoff_cap_ms = 10000;
 	util_strlcpy(cfg.statsd_host, "127.0.0.1", sizeof cfg.statsd_host);
 	cfg.statsd_port = 8125;
+	cfg.hook_timeout_ms = HOOK_TIMEOUT_MS_DEFAULT;
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;

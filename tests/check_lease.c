@@ -295,6 +295,40 @@ START_TEST(test_promote_failed)
 }
 END_TEST
 
+START_TEST(test_resign)
+{
+	struct lease *l = lease_new("a", false, 0);
+	struct lease_out o;
+	struct lease_grant lg;
+
+	lease_out_init(&o);
+	lease_hb_sent(l, 0, 0, &o);
+	lease_hb_sent(l, 250, 1, &o);
+	lg = grant(0, 3, "a", 2000);
+	lease_grant(l, 10, &lg, &o);
+	lease_out_reset(&o);
+	lease_resign(l, 100, "agent_stopping", &o);
+	ck_assert_int_eq(lease_role(l), LEASE_FOLLOWER);
+	ck_assert_int_eq(count_hooks(&o, LEASE_HOOK_DEMOTE), 1);
+	ck_assert_str_eq(o.v[o.n - 1].reason, "agent_stopping");
+	ck_assert_int_eq(o.v[o.n - 1].epoch, 3);
+	lg = grant(1, 3, "a", 2000);             /* in flight: ignored */
+	lease_grant(l, 300, &lg, &o);
+	ck_assert(!lease_is_valid(l, 300));
+	lease_out_reset(&o);
+	lease_tick(l, 5000, &o);                 /* no second demotion at the old end */
+	lease_resign(l, 5001, "agent_stopping", &o);
+	ck_assert_uint_eq(o.n, 0);
+	lease_free(l);
+	l = lease_new("b", true, 0);             /* a claim is withdrawn without a hook */
+	lease_resign(l, 0, "agent_stopping", &o);
+	ck_assert_int_eq(lease_role(l), LEASE_FOLLOWER);
+	ck_assert_uint_eq(o.n, 0);
+	lease_out_done(&o);
+	lease_free(l);
+}
+END_TEST
+
 Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
@@ -309,6 +343,7 @@ Suite *lease_suite(void)
 	tcase_add_test(tc, test_in_flight_after_demote);
 	tcase_add_test(tc, test_claim_and_other_leader);
 	tcase_add_test(tc, test_promote_failed);
+	tcase_add_test(tc, test_resign);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fencing");
 	tcase_add_test(tc, test_epoch_fencing);
