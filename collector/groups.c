@@ -65,6 +65,7 @@ struct group {
 	char pause_by[PROTO_NAME_MAX + 1];
 	char pause_reason[PROTO_TEXT_MAX + 1];
 	int64_t cooldown_until_ms;
+	int64_t settle_until_ms;       /* a new group: no election before */
 	unsigned last_refusal;         /* guards of the last refusal recorded */
 
 	enum grp_fo_state fo;
@@ -102,7 +103,7 @@ struct fo_ev {
 
 static const char *const guard_names[GG_COUNT] = {
 	"leader_ok", "lease", "quorum", "paused", "cooldown", "tilt", "no_candidate",
-	"busy", "unknown", "target", "leader_healthy", "no_leader", "bad_command",
+	"busy", "unknown", "target", "leader_healthy", "no_leader", "bad_command", "settling",
 };
 
 static const char *const why_names[GW_COUNT] = {
@@ -243,6 +244,10 @@ int groups_config_check(const struct groups_config *cfg, char *err, size_t errle
 	}
 	if (cfg->persist_timeout_ms < 1 || cfg->fence_timeout_ms < 1 || cfg->promote_timeout_ms < 1) {
 		snprintf(err, errlen, "failover timeouts must be > 0");
+		return -1;
+	}
+	if (cfg->elect_settle_ms < 0) {
+		snprintf(err, errlen, "the election settle time must be >= 0");
 		return -1;
 	}
 	if (cfg->cooldown_ms < 0) {
@@ -486,6 +491,9 @@ static void guard_text(const struct groups *g, const struct group *gr, int64_t n
 		    (long long)(lease_safe_ms(g, gr) - now_ms));
 	if (blocked & GG_COOLDOWN)
 		cat(buf, len, " (cooldown %lld ms left)", (long long)(gr->cooldown_until_ms - now_ms));
+	if (blocked & GG_SETTLING)
+		cat(buf, len, " (new group: its members may still be connecting, %lld ms left)",
+		    (long long)(gr->settle_until_ms - now_ms));
 	if (blocked & GG_BUSY)
 		cat(buf, len, " (%s failover in state %s)", groups_fo_kind_name(gr->fo_kind),
 		    groups_fo_state_name(gr->fo));
@@ -832,6 +840,8 @@ static void auto_check(struct groups *g, struct group *gr, int64_t now_ms, struc
 		blocked |= GG_LEASE;
 	if (!has_quorum(gr))
 		blocked |= GG_QUORUM;
+	if (kind == FOK_ELECT && now_ms < gr->settle_until_ms)
+		blocked |= GG_SETTLING;
 	if (gr->paused)
 		blocked |= GG_PAUSED;
 	if (now_ms < gr->cooldown_until_ms)
@@ -888,6 +898,7 @@ int groups_member(struct groups *g, int64_t now_ms, const struct grp_member_upda
 		gr = group_add(g, u->group);
 		if (!gr)
 			return -ENOMEM;
+		gr->settle_until_ms = now_ms + g->cfg.elect_settle_ms;
 	}
 	if (!m) {
 		m = member_add(gr, u->node);

@@ -82,6 +82,9 @@ struct groups_config {
 	int64_t fence_timeout_ms;      /* 5000: FENCE: the old leader's fence hook */
 	int64_t promote_timeout_ms;    /* 15000: PROMOTE: the new leader's promote hook */
 	int64_t cooldown_ms;           /* 60000: no automatic failover after one ended */
+	int64_t elect_settle_ms;       /* 0: a group first seen now elects no leader before this
+					* (its other members may still be connecting; the highest
+					* priority should win, not the first to connect) */
 	uint64_t cmd_id_base;          /* 0: first command id - 1; the glue passes something that
 					* differs across restarts (e.g. wall ms << 20) */
 };
@@ -129,8 +132,9 @@ enum grp_guard {
 	GG_LEADER_HEALTHY= 1u << 10, /* manual failover of an alive leader (use switchover or force) */
 	GG_NO_LEADER     = 1u << 11, /* switchover needs a leader */
 	GG_BAD_COMMAND   = 1u << 12, /* malformed command (missing --to, bad name) */
+	GG_SETTLING      = 1u << 13, /* (election) a new group waits for its members to connect */
 };
-#define GG_COUNT 13
+#define GG_COUNT 14
 
 /* Why a member is not an eligible candidate (bits; 0 = eligible). */
 enum grp_why {

@@ -362,6 +362,9 @@ int main(int argc, char **argv)
 	/* The agents' hooks may run 30 s (their default --hook-timeout): a promote
 	 * is not given up before that. */
 	cfg.groups.promote_timeout_ms = 35000;
+	/* A group seen for the first time waits this long before electing, so
+	 * that the highest priority wins rather than the first to connect. */
+	cfg.groups.elect_settle_ms = 2000;
 
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)

@@ -641,6 +641,41 @@ START_TEST(test_overrides_expire)
 }
 END_TEST
 
+
+/* A group seen for the first time waits elect_settle_ms before electing, so
+ * that a higher-priority member that connects a moment later still wins. */
+START_TEST(test_new_group_settles)
+{
+	struct groups_config cfg;
+	struct fx f;
+	const struct grp_action *a;
+
+	groups_config_defaults(&cfg);
+	cfg.elect_settle_ms = 2000;
+	f.g = groups_new(&cfg);
+	ck_assert_ptr_nonnull(f.g);
+	grp_out_init(&f.o);
+	f.now = 100;
+	upd(&f, "low", 10, NODE_ALIVE, true);            /* the first to connect */
+	tick(&f, 500, false);
+	a = find(&f, GA_RECORD, "refusal");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->blocked & GG_SETTLING);
+	ck_assert_ptr_nonnull(strstr(a->text, "settling"));
+	ck_assert_int_eq(count(&f, GA_SET_EPOCH), 0);
+	f.now = 900;
+	upd(&f, "high", 90, NODE_ALIVE, true);
+	tick(&f, 2099, false);
+	ck_assert_int_eq(count(&f, GA_SET_EPOCH), 0);    /* still settling */
+	tick(&f, 2100, false);
+	a = find(&f, GA_SET_EPOCH, NULL);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a->node, "high");
+	ck_assert_int_eq(a->epoch, 1);
+	fx_done(&f);
+}
+END_TEST
+
 Suite *groups_suite(void)
 {
 	Suite *s = suite_create("groups");
@@ -648,6 +683,7 @@ Suite *groups_suite(void)
 
 	tcase_add_loop_test(tc, test_each_guard_alone, 0, (int)(sizeof guard_case / sizeof guard_case[0]));
 	tcase_add_test(tc, test_ranking);
+	tcase_add_test(tc, test_new_group_settles);
 	tcase_add_test(tc, test_quorum_and_forget);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("failover");
