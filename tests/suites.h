@@ -23,5 +23,8 @@ Suite *groups_suite(void);
 Suite *lease_suite(void);
 Suite *sim_suite(void);
 Suite *hooks_suite(void);
+Suite *dash_suite(void);
+Suite *alerts_suite(void);
+Suite *config_suite(void);
 
 #endif
