@@ -1,46 +1,54 @@
-/* dash — ncurses status screen over the operator protocol.
+/* dash — the live dashboard's terminal and network glue.  The one file that
+ * calls initscr/endwin.  Everything it shows is rendered by tui/view.c into
+ * a grid; every key goes through tui/ui.c; this file only moves bytes:
+ * collector -> ui_on_message, keys -> ui_key, ui's requests -> the socket,
+ * the grid -> the terminal (only the cells that changed).
  *
- * Loop: pump the network for at most 50 ms, fold messages into the model,
- * read keys, redraw every refresh_ms.  It never waits on the network longer
- * than that, so keys are answered while the collector hangs.  The terminal is
- * restored on every exit path: normal quit, SIGTERM/SIGINT/SIGHUP, and the
- * collector going away (the screen stays, marked stale). */
+ * Loop: pump the network for at most 30 ms, fold messages, read keys,
+ * redraw every refresh_ms (and at once after a key).  It never waits on the
+ * network longer than that, so keys are answered while the collector hangs.
+ * The terminal is restored on every exit path: q, SIGTERM/SIGINT/SIGHUP/
+ * SIGQUIT, exit() anywhere (atexit), and the connection dying (the screen
+ * stays, marked stale, and reconnects with backoff).
+ *
+ * Without a terminal (stdout not a tty) and with --frames N, it runs the
+ * same loop headless and prints the last frame as text: the tests and the
+ * sanitizer builds run the real thing that way. */
+#define NCURSES_WIDECHAR 1
 #include "tui/dash.h"
 
-#include <cJSON.h>
 #include <curses.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
 
-#include "proto/jsonw.h"
 #include "proto/util.h"
 #include "tui/client.h"
+#include "tui/grid.h"
 #include "tui/model.h"
-#include "tui/table.h"
+#include "tui/ui.h"
+#include "tui/view.h"
 
-#define EVENTS_KEPT 200
-
-enum { PAIR_OK = 1, PAIR_WARN, PAIR_BAD, PAIR_DIM, PAIR_HEAD };
+enum { PAIR_OK = 1, PAIR_WARN, PAIR_BAD, PAIR_DIM, PAIR_INFO };
 
 struct dash {
 	const struct dash_config *cfg;
 	struct oclient *oc;
 	struct model m;
-	bool connected_once;
-	int64_t retry_at_ms;
+	struct ui u;
+	struct grid back, front;    /* what we want / what the terminal shows */
+	bool curses, color, front_valid;
 	int retry_delay_ms;
-	char why[256];
-	char events[EVENTS_KEPT][256];
-	int nevents, ev_head;
-	bool color;
-	int scroll;
+	int64_t retry_at_ms;
 };
 
 static volatile sig_atomic_t g_quit;
+static bool g_curses_on;
 
 static void on_signal(int sig)
 {
@@ -48,257 +56,255 @@ static void on_signal(int sig)
 	g_quit = 1;
 }
 
-/* One transition object (as in "event" messages and history rows). */
-static void add_event_obj(struct dash *d, const cJSON *e)
+static void restore_terminal(void)
 {
-	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(e, "ts_ms");
-	const cJSON *node = cJSON_GetObjectItemCaseSensitive(e, "node");
-	const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(e, "to");
-	const cJSON *rule = cJSON_GetObjectItemCaseSensitive(e, "rule");
-	char *slot;
-
-	if (cJSON_IsNumber(ts) && cJSON_IsString(node) && cJSON_IsString(from) &&
-	    cJSON_IsString(to) && to->valuestring[0] && cJSON_IsString(rule)) {
-		time_t secs = (time_t)(ts->valuedouble / 1000);
-		struct tm tm;
-		char hhmmss[16];
-
-		localtime_r(&secs, &tm);
-		strftime(hhmmss, sizeof hhmmss, "%H:%M:%S", &tm);
-		slot = d->events[d->ev_head];
-		snprintf(slot, sizeof d->events[0], "%s  %-20s %s -> %s  (%s)", hhmmss, node->valuestring,
-			 from->valuestring[0] ? from->valuestring : "new", to->valuestring,
-			 rule->valuestring);
-		d->ev_head = (d->ev_head + 1) % EVENTS_KEPT;
-		if (d->nevents < EVENTS_KEPT)
-			d->nevents++;
+	if (g_curses_on) {
+		g_curses_on = false;
+		endwin();
 	}
 }
 
-/* The answer to the history query sent at connect: newest first, so the
- * pane is filled from the end. */
-static void seed_events(struct dash *d, const cJSON *data)
+/* ------------------------------------------------------------------------
+ * network
+ * ---------------------------------------------------------------------- */
+
+static void send_queued(struct dash *d)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(data, "events");
-	int n = cJSON_GetArraySize(arr);
+	char *s;
 
-	d->nevents = d->ev_head = 0;
-	for (int i = n - 1; i >= 0; i--)
-		add_event_obj(d, cJSON_GetArrayItem(arr, i));
-}
-
-static void handle_message(struct dash *d, const char *text, size_t len)
-{
-	cJSON *r = cJSON_ParseWithLength(text, len);
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "type");
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
-	char err[256];
-
-	if (!cJSON_IsString(t))
-		goto out;
-	if ((strcmp(t->valuestring, "snapshot") == 0 || strcmp(t->valuestring, "delta") == 0) &&
-	    cJSON_IsObject(data)) {
-		char *s = cJSON_PrintUnformatted(data);
-
-		if (s && model_apply(&d->m, s, strlen(s), strcmp(t->valuestring, "snapshot") == 0,
-				     util_mono_ms(), err, sizeof err))
-			util_strlcpy(d->why, err, sizeof d->why);
+	while ((s = ui_out_pop(&d->u))) {
+		if (!d->oc || oclient_send(d->oc, s, strlen(s)))
+			ui_status(&d->u, GS_BAD, util_mono_ms(),
+				  "not connected: the request was not sent (retry once reconnected)");
 		free(s);
-	} else if (strcmp(t->valuestring, "event") == 0) {
-		add_event_obj(d, cJSON_GetObjectItemCaseSensitive(r, "event"));
-	} else if (strcmp(t->valuestring, "result") == 0 && cJSON_IsObject(data)) {
-		seed_events(d, data);
-	} else if (strcmp(t->valuestring, "error") == 0) {
-		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "message");
-
-		snprintf(d->why, sizeof d->why, "collector: %s",
-			 cJSON_IsString(msg) ? msg->valuestring : "error");
 	}
-out:
-	cJSON_Delete(r);
 }
 
 static void connect_collector(struct dash *d)
 {
-	struct oper_msg q = { .type = OMSG_QUERY };
-	char req[256], err[256];
-	int n;
+	char err[256];
 
 	oclient_free(d->oc);
 	d->oc = oclient_new(&d->cfg->url, d->cfg->token, d->cfg->insecure, err, sizeof err);
 	if (!d->oc) {
-		util_strlcpy(d->why, err, sizeof d->why);
+		ui_set_conn(&d->u, UC_DOWN, d->retry_at_ms, err);
 		return;
 	}
-	n = proto_encode_subscribe(req, sizeof req, 1);
-	if (n > 0)
-		oclient_send(d->oc, req, (size_t)n);
-	q.id = 2;
-	q.limit = 30;
-	util_strlcpy(q.what, "events", sizeof q.what);
-	util_strlcpy(q.kind, "state", sizeof q.kind);
-	n = proto_encode_query(req, sizeof req, &q);
-	if (n > 0)
-		oclient_send(d->oc, req, (size_t)n);
+	ui_set_conn(&d->u, UC_CONNECTING, 0, "");
+	ui_on_connect(&d->u, util_mono_ms());
+	send_queued(d);
 }
 
-static void pump(struct dash *d)
+/* Returns UI_* flags. */
+static int pump(struct dash *d, int wait_ms)
 {
-	char *msg;
+	char *msg, why[256];
 	size_t len;
+	int flags = 0;
 	int64_t now = util_mono_ms();
+	enum oclient_state st;
 
 	if (!d->oc) {
 		if (now >= d->retry_at_ms)
 			connect_collector(d);
 		else
-			napms(50);
-		return;
+			napms(wait_ms);
+		return UI_REDRAW;
 	}
-	oclient_service(d->oc, 50);
+	oclient_service(d->oc, wait_ms);
 	while ((msg = oclient_next(d->oc, &len))) {
-		handle_message(d, msg, len);
+		flags |= ui_on_message(&d->u, &d->m, msg, len, util_mono_ms(), util_wall_ms());
 		free(msg);
 	}
-	if (oclient_state(d->oc, NULL, 0) == OC_OPEN) {
-		d->connected_once = true;
+	st = oclient_state(d->oc, why, sizeof why);
+	if (st == OC_OPEN && d->u.conn != UC_OPEN) {
 		d->retry_delay_ms = 500;
-		d->why[0] = '\0';
-	} else if (oclient_state(d->oc, d->why, sizeof d->why) == OC_CLOSED) {
+		ui_set_conn(&d->u, UC_OPEN, 0, "");
+		flags |= UI_REDRAW;
+	} else if (st == OC_CLOSED) {
 		oclient_free(d->oc);
 		d->oc = NULL;
 		d->retry_at_ms = now + d->retry_delay_ms;
 		d->retry_delay_ms = d->retry_delay_ms * 2 > 5000 ? 5000 : d->retry_delay_ms * 2;
+		ui_set_conn(&d->u, UC_DOWN, d->retry_at_ms, why);
+		flags |= UI_REDRAW;
 	}
+	send_queued(d);
+	return flags;
 }
 
-static int state_pair(const char *state)
+/* ------------------------------------------------------------------------
+ * terminal
+ * ---------------------------------------------------------------------- */
+
+static attr_t style_attr(const struct dash *d, int st)
 {
-	if (strcmp(state, "alive") == 0)
-		return PAIR_OK;
-	if (strcmp(state, "suspect") == 0 || strcmp(state, "degraded") == 0)
-		return PAIR_WARN;
-	if (strcmp(state, "failed") == 0)
-		return PAIR_BAD;
-	return PAIR_DIM;
-}
+	attr_t a = 0;
 
-/* Print a block of text lines from row y; returns the next row.  Node rows
- * are coloured by the state in their third column. */
-static int print_block(struct dash *d, int y, int maxy, const char *text, bool nodes, int skip)
-{
-	const char *p = text;
-	int line = 0;
-
-	while (*p && y < maxy) {
-		const char *e = strchr(p, '\n');
-		int len = e ? (int)(e - p) : (int)strlen(p);
-		int attr = 0;
-
-		if (line == 0 && nodes) {
-			attr = A_BOLD;
-		} else if (nodes && line - 1 < skip) {
-			line++;
-			p = e ? e + 1 : p + len;
-			continue;
-		} else if (nodes && d->color) {
-			size_t idx = (size_t)(line - 1);
-
-			if (idx < d->m.n)
-				attr = COLOR_PAIR(state_pair(d->m.nodes[idx].state));
-		}
-		attron(attr);
-		mvaddnstr(y++, 0, p, len < COLS ? len : COLS);
-		attroff(attr);
-		line++;
-		p = e ? e + 1 : p + len;
+	switch (st & ~GS_REV) {
+	case GS_TITLE: a = A_REVERSE; break;
+	case GS_HEAD: a = A_BOLD; break;
+	case GS_OK: a = d->color ? COLOR_PAIR(PAIR_OK) : 0; break;
+	case GS_WARN: a = d->color ? COLOR_PAIR(PAIR_WARN) | A_BOLD : A_BOLD; break;
+	case GS_BAD: a = d->color ? COLOR_PAIR(PAIR_BAD) | A_BOLD : A_BOLD | A_UNDERLINE; break;
+	case GS_DIM: a = d->color ? COLOR_PAIR(PAIR_DIM) : A_DIM; break;
+	case GS_GREY: a = A_DIM; break;
+	case GS_INFO: a = d->color ? COLOR_PAIR(PAIR_INFO) | A_BOLD : A_BOLD; break;
+	case GS_INPUT: a = A_BOLD; break;
+	default: break;
 	}
-	return y;
+	if (st & GS_REV)
+		a |= A_REVERSE;
+	return a;
 }
 
-static void draw(struct dash *d)
+static bool cell_eq(const struct gcell *a, const struct gcell *b)
 {
-	struct jw w;
-	char clock[32], status[320];
-	time_t t = time(NULL);
-	struct tm tm;
-	int y = 0, rows_for_nodes;
-	bool open = d->oc && oclient_state(d->oc, NULL, 0) == OC_OPEN;
+	return a->ch == b->ch && a->st == b->st;
+}
 
-	localtime_r(&t, &tm);
-	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-	erase();
-	attron(A_BOLD);
-	mvprintw(y++, 0, "vigil %s", clock);
-	attroff(A_BOLD);
-	jw_init_dynamic(&w, 4096);
-	if (d->m.have_data)
-		render_summary(&d->m, &w);
-	else
-		jw_raw(&w, "waiting for the collector...\n", 29);
-	if (jw_finish(&w) >= 0)
-		y = print_block(d, y, LINES - 1, w.buf, false, 0);
-	w.len = 0;
-	render_groups(&d->m, &w);
-	if (jw_finish(&w) >= 0 && d->m.ng)
-		y = print_block(d, y + 1, LINES - 1, w.buf, false, 0);
-	w.len = 0;
-	render_nodes(&d->m, util_mono_ms(), COLS >= 120, &w);
-	rows_for_nodes = LINES - 1 - (y + 1) - 7;
-	if (d->scroll > (int)d->m.n - rows_for_nodes)
-		d->scroll = (int)d->m.n - rows_for_nodes;
-	if (d->scroll < 0)
-		d->scroll = 0;
-	if (jw_finish(&w) >= 0)
-		y = print_block(d, y + 1, LINES - 1 - 7 > y + 2 ? LINES - 1 - 7 : LINES - 1, w.buf, true,
-				d->scroll);
-	free(w.buf);
-	if (y < LINES - 2) {
-		attron(A_BOLD);
-		mvprintw(y + 1, 0, "RECENT TRANSITIONS");
-		attroff(A_BOLD);
-		y += 2;
-		for (int i = 0; i < d->nevents && y < LINES - 1; i++) {
-			int idx = (d->ev_head - 1 - i + EVENTS_KEPT) % EVENTS_KEPT;
+/* Write the cells that differ from what the terminal shows, in runs of one
+ * style: no erase, so nothing flickers. */
+static void blit(struct dash *d)
+{
+	wchar_t run[512];
 
-			mvaddnstr(y++, 0, d->events[idx], COLS);
+	for (int y = 0; y < d->back.rows; y++) {
+		int x = 0;
+
+		while (x < d->back.cols) {
+			struct gcell *b = grid_at(&d->back, y, x);
+			int st, n = 0, x0 = x;
+
+			if (d->front_valid && cell_eq(b, grid_at(&d->front, y, x))) {
+				x++;
+				continue;
+			}
+			st = b->st;
+			while (x < d->back.cols && n < 511) {
+				struct gcell *c = grid_at(&d->back, y, x);
+
+				if (c->st != st || (d->front_valid && cell_eq(c, grid_at(&d->front, y, x))))
+					break;
+				run[n++] = !d->u.unicode && c->ch >= 0x80 ? L'?' : (wchar_t)c->ch;
+				x++;
+			}
+			run[n] = 0;
+			attrset(style_attr(d, st));
+			mvaddnwstr(y, x0, run, n);
 		}
 	}
-	if (open)
-		snprintf(status, sizeof status, "connected to %s:%d  |  q quit, Up/Down scroll",
-			 d->cfg->url.host, d->cfg->url.port);
-	else if (!d->oc)
-		snprintf(status, sizeof status, "disconnected, retrying in %.0f s%s%s%s",
-			 (double)(d->retry_at_ms - util_mono_ms() + 999) / 1000.0,
-			 d->m.have_data ? " (STALE: last known state shown)" : "",
-			 d->why[0] ? ": " : "", d->why);
-	else
-		snprintf(status, sizeof status, "connecting to %s:%d ...", d->cfg->url.host,
-			 d->cfg->url.port);
-	attron(A_REVERSE);
-	mvaddnstr(LINES - 1, 0, status, COLS);
-	attroff(A_REVERSE);
+	attrset(A_NORMAL);
+	memcpy(d->front.c, d->back.c, sizeof *d->back.c * (size_t)d->back.rows * (size_t)d->back.cols);
+	d->front_valid = true;
 	refresh();
 }
 
-static bool handle_keys(struct dash *d)
+static int resize_grids(struct dash *d, int rows, int cols)
 {
-	int ch;
+	if (d->back.rows == rows && d->back.cols == cols && d->back.c)
+		return 0;
+	grid_done(&d->back);
+	grid_done(&d->front);
+	d->front_valid = false;
+	if (grid_init(&d->back, rows, cols) || grid_init(&d->front, rows, cols))
+		return -1;
+	return 0;
+}
 
-	while ((ch = getch()) != ERR) {
-		switch (ch) {
-		case 'q':
-		case 'Q':
-			return true;
-		case KEY_DOWN: d->scroll++; break;
-		case KEY_UP: d->scroll--; break;
-		case KEY_NPAGE: d->scroll += 10; break;
-		case KEY_PPAGE: d->scroll -= 10; break;
-		default: break;
-		}
+static int map_key(int ch)
+{
+	switch (ch) {
+	case KEY_UP: return UK_UP;
+	case KEY_DOWN: return UK_DOWN;
+	case KEY_PPAGE: return UK_PGUP;
+	case KEY_NPAGE: return UK_PGDN;
+	case KEY_HOME: return UK_HOME;
+	case KEY_END: return UK_END;
+	case KEY_LEFT: return UK_LEFT;
+	case KEY_RIGHT: return UK_RIGHT;
+	case KEY_ENTER: case '\n': case '\r': return UK_ENTER;
+	case 27: return UK_ESC;
+	case KEY_BACKSPACE: case 127: case 8: return UK_BACKSPACE;
+	case '\t': return UK_TAB;
+	case KEY_RESIZE: return UK_RESIZE;
+	default: return ch;
 	}
-	return false;
+}
+
+/* Returns UI_* flags. */
+static int read_keys(struct dash *d)
+{
+	wint_t wc;
+	int r, flags = 0;
+
+	while ((r = get_wch(&wc)) != ERR) {
+		int key = r == KEY_CODE_YES ? map_key((int)wc) : map_key((int)wc);
+
+		if (r == OK && wc >= 0x80)
+			key = (int)wc;   /* a typed character beyond ASCII */
+		if (key == UK_RESIZE) {
+			if (resize_grids(d, LINES, COLS))
+				return UI_QUIT;
+			clear();
+		}
+		flags |= ui_key(&d->u, &d->m, key, util_mono_ms(), util_wall_ms());
+		send_queued(d);
+		if (flags & UI_QUIT)
+			break;
+	}
+	return flags;
+}
+
+static int start_curses(struct dash *d)
+{
+	if (!newterm(NULL, stdout, stdin)) {
+		fprintf(stderr, "vigil: cannot open the terminal (TERM=%s); use 'vigil status' "
+			"in scripts\n", getenv("TERM") ? getenv("TERM") : "unset");
+		return -1;
+	}
+	g_curses_on = true;
+	atexit(restore_terminal);
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	d->color = has_colors() && !(getenv("NO_COLOR") && getenv("NO_COLOR")[0]);
+	if (d->color) {
+		start_color();
+		use_default_colors();
+		init_pair(PAIR_OK, COLOR_GREEN, -1);
+		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
+		init_pair(PAIR_BAD, COLOR_RED, -1);
+		init_pair(PAIR_DIM, COLOR_BLUE, -1);
+		init_pair(PAIR_INFO, COLOR_CYAN, -1);
+	}
+	d->curses = true;
+	return resize_grids(d, LINES, COLS);
+}
+
+static void print_frame(const struct grid *g)
+{
+	char line[8192];
+
+	for (int y = 0; y < g->rows; y++) {
+		grid_line(g, y, line, sizeof line);
+		printf("%s\n", line);
+	}
+	fflush(stdout);
+}
+
+static int env_int(const char *name, int dflt, int lo, int hi)
+{
+	const char *s = getenv(name);
+	long long v;
+
+	if (!s || util_parse_int(s, lo, hi, &v))
+		return dflt;
+	return (int)v;
 }
 
 int dash_run(const struct dash_config *cfg)
@@ -306,12 +312,15 @@ int dash_run(const struct dash_config *cfg)
 	static struct dash d;
 	struct sigaction sa;
 	int64_t next_draw = 0;
-	int frames = 0;
+	int frames = 0, rc = 0;
+	bool headless = cfg->frames > 0 && !isatty(STDOUT_FILENO);
+	const char *cs;
 
 	memset(&d, 0, sizeof d);
 	d.cfg = cfg;
 	d.retry_delay_ms = 500;
 	model_init(&d.m);
+	ui_init(&d.u, cfg->url.host, cfg->url.port);
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -319,47 +328,51 @@ int dash_run(const struct dash_config *cfg)
 	sigaction(SIGTERM, &sa, NULL);   /* installed before initscr, so ncurses keeps ours */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	setlocale(LC_ALL, "");
-	if (!newterm(NULL, stdout, stdin)) {
-		fprintf(stderr, "vigil: cannot open the terminal (TERM=%s); use 'vigil status' "
-			"in scripts\n", getenv("TERM") ? getenv("TERM") : "unset");
-		return 2;
-	}
-	cbreak();
-	noecho();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	curs_set(0);
-	set_escdelay(25);
-	d.color = has_colors() && !getenv("NO_COLOR");
-	if (d.color) {
-		start_color();
-		use_default_colors();
-		init_pair(PAIR_OK, COLOR_GREEN, -1);
-		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
-		init_pair(PAIR_BAD, COLOR_RED, -1);
-		init_pair(PAIR_DIM, COLOR_CYAN, -1);
-		init_pair(PAIR_HEAD, COLOR_WHITE, -1);
+	cs = nl_langinfo(CODESET);
+	d.u.unicode = cs && strcmp(cs, "UTF-8") == 0 && !getenv("VIGIL_ASCII");
+	if (headless) {
+		if (resize_grids(&d, env_int("LINES", 40, 8, 1000), env_int("COLUMNS", 120, 30, 1000))) {
+			rc = 1;
+			goto out;
+		}
+	} else if (start_curses(&d)) {
+		rc = 2;
+		goto out;
 	}
 	connect_collector(&d);
 	while (!g_quit) {
+		int kf = 0;
 		int64_t now;
 
-		pump(&d);
-		if (handle_keys(&d))
+		pump(&d, 30);
+		if (d.curses)
+			kf = read_keys(&d);
+		if (kf & UI_QUIT)
 			break;
 		now = util_mono_ms();
-		if (now >= next_draw) {
-			draw(&d);
-			next_draw = now + cfg->refresh_ms;
-			if (cfg->frames > 0 && ++frames >= cfg->frames)
-				break;
+		if (now >= next_draw || (kf & UI_REDRAW)) {   /* a key is answered at once */
+			view_render(&d.back, &d.u, &d.m, now, util_wall_ms());
+			if (d.curses)
+				blit(&d);
+			if (now >= next_draw) {
+				next_draw = now + cfg->refresh_ms;
+				if (cfg->frames > 0 && ++frames >= cfg->frames)
+					break;
+			}
 		}
 	}
-	endwin();
+	if (headless)
+		print_frame(&d.back);
+out:
+	restore_terminal();
 	oclient_free(d.oc);
+	ui_done(&d.u);
 	model_done(&d.m);
-	return 0;
+	grid_done(&d.back);
+	grid_done(&d.front);
+	return rc;
 }
