@@ -206,7 +206,7 @@ static void hook_not_run(struct agent *a, const struct hook_job *j, const char *
 /* LA_HOOK: queue it, with the details of the command it carries out. */
 static void start_hook(struct agent *a, const struct lease_action *act)
 {
-	const struct last_cmd *c = &a->cmd[act->hook];
+	struct last_cmd *c = &a->cmd[act->hook];
 	struct hook_job j;
 
 	memset(&j, 0, sizeof j);
@@ -223,6 +223,7 @@ static void start_hook(struct agent *a, const struct lease_action *act)
 		util_strlcpy(j.old_leader, c->old_leader, sizeof j.old_leader);
 		if (c->reason[0])
 			util_strlcpy(j.reason, c->reason, sizeof j.reason);
+		c->cmd_id = 0;          /* once: a later re-grant is not that command */
 	} else if (act->hook != LEASE_HOOK_PROMOTE) {
 		util_strlcpy(j.old_leader, a->cfg->node, sizeof j.old_leader); /* stepping down */
 	}
