@@ -30,7 +30,7 @@ INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
 PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
 STORE_SRC = store/store.c store/history.c
 CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c collector/groups.c \
-            collector/leadership.c collector/alerts.c collector/config.c
+            collector/leadership.c collector/alerts.c collector/config.c collector/sinks.c
 AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c agent/lease.c agent/proc.c agent/hooks.c agent/state.c
 TUILIB_SRC = tui/table.c tui/model.c tui/grid.c tui/ui.c tui/view.c
 COMMON_SRC = proto/util.c
@@ -43,7 +43,7 @@ TEST_SRC = tests/check_main.c tests/check_proto.c tests/check_store.c tests/chec
            tests/check_phi.c tests/check_core.c tests/check_health.c tests/check_auth.c \
            tests/check_table.c tests/check_outbox.c tests/check_sysmetrics.c tests/check_backoff.c \
            tests/check_urls.c tests/check_checks.c tests/check_statsd.c tests/check_groups.c \
-           tests/check_lease.c tests/check_sim.c tests/check_hooks.c tests/check_alerts.c tests/check_config.c tests/check_dash.c
+           tests/check_lease.c tests/check_sim.c tests/check_hooks.c tests/check_alerts.c tests/check_config.c tests/check_sinks.c tests/check_dash.c
 UNIT_SRC = $(TEST_SRC) $(PROTO_SRC) $(COMMON_SRC) $(STORE_SRC) $(CORE_SRC) $(AGENTLIB_SRC) $(TUILIB_SRC)
 
 # BUILD and BIN may be overridden (make BUILD=build-x BIN=bin-x) so that two

@@ -26,5 +26,6 @@ Suite *hooks_suite(void);
 Suite *dash_suite(void);
 Suite *alerts_suite(void);
 Suite *config_suite(void);
+Suite *sinks_suite(void);
 
 #endif
