@@ -13,6 +13,9 @@ for i in $(seq -w 1 50); do
 	start_agent "a$i" "g$(( 10#$i % 5 ))" "$PORT" --interval-ms 100 --backoff-cap-ms 1000 --statsd off
 done
 wait_until 10 alive_count_is "$PORT" 50 && ok "50 agents alive" || fail "only $(alive_count "$PORT") alive"
+leaders_elected() { [ "$(vstatus "$PORT" | jq '[.groups[] | select(.leader != "" and .failover == null)] | length')" = 5 ]; }
+wait_until 10 leaders_elected && ok "each of the 5 groups elected a leader" \
+	|| fail "groups: $(vstatus "$PORT" | jq -c '[.groups[] | {name, leader, epoch}]')"
 # churn: kill and restart a few agents while the collector writes
 for i in 01 02 03 04 05; do stop_pid "$(pid_of "a$i")" KILL; done
 sleep 0.3
@@ -21,6 +24,7 @@ for i in 01 02 03 04 05; do
 done
 sleep 0.2
 committed=$(sqlite3 "$DB" "select count(*) || ':' || coalesce(max(id), 0) from events")
+epochs_before=$(sqlite3 "$DB" "select name || '=' || epoch from groups order by name" | tr '\n' ' ')
 kill -KILL "$(pid_of collector)"
 log "collector SIGKILLed with $committed (rows:max id) committed"
 sleep 0.5
@@ -32,6 +36,23 @@ n_after=$(sqlite3 "$DB" "select count(*) from events where id <= $max_before")
 	|| fail "rows up to id $max_before: $n_before before, $n_after after"
 [ "$(sqlite3 "$DB" 'pragma integrity_check')" = ok ] && ok "integrity_check ok" || fail "integrity_check"
 wait_until 15 alive_count_is "$PORT" 50 && ok "all 50 agents back on their own" || fail "$(alive_count "$PORT") back"
+# No epoch went backwards: the stored ones, and what the collector now uses
+# against what every agent has seen (kept in memory by each agent).
+back=""
+for ge in $epochs_before; do
+	g=${ge%%=*} e=${ge##*=}
+	now_e=$(sqlite3 "$DB" "select epoch from groups where name = '$g'")
+	[ -n "$now_e" ] && [ "$now_e" -ge "$e" ] || back="$back $g:$e->$now_e"
+done
+[ -z "$back" ] && [ -n "$epochs_before" ] && ok "no stored epoch went backwards ($epochs_before)" \
+	|| fail "epochs before the kill: $epochs_before; went back:$back"
+sleep 1
+st=$(vstatus "$PORT")
+ahead=$(echo "$st" | jq -r '[.groups[] | {key: .name, value: .epoch}] | from_entries as $e
+	| .nodes[] | select(.agent_epoch > $e[.group]) | "\(.name) has seen \(.agent_epoch) > \($e[.group])"')
+[ -z "$ahead" ] && echo "$st" | jqe '[.groups[] | select(.epoch >= 1)] | length == 5' >/dev/null \
+	&& ok "after the restart no agent has seen a newer epoch than its group's" \
+	|| fail "epochs after the restart: ${ahead:-$(echo "$st" | jq -c '[.groups[] | {name, epoch}]')}"
 # every agent queued 'disconnected' and 'reconnected' while the collector was dead
 wait_until 10 db_is "$DB" "select count(distinct node) from events where kind='agent' and rule='reconnected' and id > $max_before" 50 \
 	&& ok "each agent's outage events arrived after the restart (acked only once stored)" \
