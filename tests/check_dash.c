@@ -778,7 +778,7 @@ START_TEST(test_failover_flow)
 	cJSON_Delete(q);
 	answer(f, id, true, preflight, NULL);
 	render(f);
-	ck_assert(grid_row_has(&f->g, 39, "failover pg: would promote db-3 (epoch 8)"));
+	ck_assert(grid_row_has(&f->g, 39, "failover pg: accepted: would promote db-3 (epoch 8)"));
 	ck_assert_int_eq(f->u.cmd.stage, UCS_NONE);
 	fx_free(f);
 }
@@ -800,7 +800,7 @@ START_TEST(test_failover_wrong_name_and_refusal)
 	       "{\"code\":\"refused\",\"message\":\"no quorum: 1 of 3 expected members alive\"}");
 	render(f);
 	assert_has(f, "would be REFUSED: no quorum: 1 of 3 expected members alive");
-	assert_has(f, "blocked by: quorum");
+	assert_has(f, "blocked by: quorum  (:failover GROUP --force overrides)");
 	type(f, "why not");
 	key(f, UK_ENTER);
 	type(f, "pq");                          /* a typo: cancelled, nothing sent */
@@ -858,7 +858,7 @@ START_TEST(test_switchover_pause_maintenance)
 	ck_assert_str_eq(jstr(q, "reason"), "done");
 	answer(f, jnum(q, "id"), true, "{\"text\":\"automation resumed\"}", NULL);
 	cJSON_Delete(q);
-	ck_assert(strstr(f->u.msg, "resume pg: automation resumed") != NULL);
+	ck_assert(strstr(f->u.msg, "resume pg: accepted: automation resumed") != NULL);
 	/* m: maintenance on for db-1 */
 	key(f, 'm');
 	type(f, "kernel");

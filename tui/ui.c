@@ -511,8 +511,8 @@ static void on_command_result(struct ui *u, const struct model *m, const cJSON *
 		return;
 	}
 	if (ok)
-		ui_status(u, GS_OK, now_ms, "%s%s %s: %s", c->dry_run ? "dry run: " : "", c->verb,
-			  cmd_target(c), c->pf_text[0] ? c->pf_text : "accepted");
+		ui_status(u, GS_OK, now_ms, "%s%s %s: %s%s", c->dry_run ? "dry run: " : "", c->verb,
+			  cmd_target(c), c->dry_run ? "" : "accepted: ", c->pf_text[0] ? c->pf_text : "ok");
 	else
 		ui_status(u, GS_BAD, now_ms, "%s%s %s refused: %s%s%s%s", c->dry_run ? "dry run: " : "",
 			  c->verb, cmd_target(c), msg, c->pf_blocked[0] ? " (blocked: " : "",
@@ -910,6 +910,10 @@ static int run_cmdline(struct ui *u, struct model *m, char *line, int64_t now_ms
 			c.dry_run = true;
 		} else if (strcmp(argv[i], "--force") == 0) {
 			c.force = true;
+		} else if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0) {
+			;   /* the confirmation is typed here */
+		} else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
+			util_strlcpy(c.to, argv[++i], sizeof c.to);
 		} else if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
 			if (util_parse_duration_ms(argv[++i], &c.for_ms)) {
 				ui_status(u, GS_BAD, now_ms, "--for '%s': not a duration (90s, 10m, 1h)", argv[i]);
@@ -928,14 +932,15 @@ static int run_cmdline(struct ui *u, struct model *m, char *line, int64_t now_ms
 	if (strcmp(verb, "help") == 0) {
 		u->view = UV_HELP;
 	} else if (strcmp(verb, "failover") == 0 || strcmp(verb, "switchover") == 0) {
-		if (npos < 1 || !is_group(m, pos[0]) || (strcmp(verb, "switchover") == 0 && npos < 2)) {
+		if (npos < 1 || !is_group(m, pos[0]) ||
+		    (strcmp(verb, "switchover") == 0 && npos < 2 && !c.to[0])) {
 			ui_status(u, GS_BAD, now_ms, "usage: %s GROUP %s [--dry-run] [--force] [--reason TEXT]",
-				  verb, strcmp(verb, "switchover") == 0 ? "NODE" : "[NODE]");
+				  verb, strcmp(verb, "switchover") == 0 ? "--to NODE" : "[--to NODE]");
 			return UI_REDRAW;
 		}
 		util_strlcpy(c.group, pos[0], sizeof c.group);
 		if (npos > 1)
-			util_strlcpy(c.to, pos[1], sizeof c.to);
+			util_strlcpy(c.to, pos[1], sizeof c.to);   /* "--to NODE" or just NODE */
 		cmd_start(u, m, &c, now_ms);
 	} else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
 		if (npos < 1 || !is_group(m, pos[0])) {

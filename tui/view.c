@@ -318,8 +318,8 @@ static void last_failover_cell(const struct mgroup *gr, int64_t wall_ms, char *b
 	}
 	when_str(gr->last.ts_ms, wall_ms, t, sizeof t);
 	dur_str(gr->last.duration_ms, d, sizeof d);
-	snprintf(buf, len, "%s %s %s->%s in %s (%s)", t, gr->last.kind,
-		 gr->last.old_leader[0] ? gr->last.old_leader : "-", gr->last.new_leader, d,
+	snprintf(buf, len, "%s %s %s%s%s in %s (%s)", t, gr->last.kind, gr->last.old_leader,
+		 gr->last.old_leader[0] ? "->" : "", gr->last.new_leader[0] ? gr->last.new_leader : "none", d,
 		 gr->last.outcome);
 }
 
@@ -880,7 +880,8 @@ static void draw_preflight(struct grid *g, struct ui *u, int top, int rows)
 		    c->pf_ok ? "pre-flight: " : "would be REFUSED: ",
 		    c->pf_ok ? (c->pf_text[0] ? c->pf_text : "accepted") : c->pf_error);
 	if (c->pf_blocked[0])
-		grid_printf(g, y + 2, x + 2, GS_BAD, in, "blocked by: %s", c->pf_blocked);
+		grid_printf(g, y + 2, x + 2, GS_BAD, in, "blocked by: %s%s", c->pf_blocked,
+			    c->force ? "" : "  (:failover GROUP --force overrides)");
 	else
 		grid_put(g, y + 2, x + 2, GS_OK, "no guard blocks it", in);
 	grid_printf(g, y + 3, x + 2, GS_HEAD, in, "CANDIDATES, best first%s",
