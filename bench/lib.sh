@@ -11,20 +11,29 @@ mkdir -p "$BENCH_WORK"
 
 BENCH_PIDS=()
 
+# Where the programs under test come from (BENCH_BIN=/elsewhere/bin to
+# measure another build, e.g. one made from a clean `git archive`).
+: "${BENCH_BIN:=$ROOT/bin}"
+
 # Snapshot the binaries so that a rebuild during a long run does not change
-# what is measured half-way.  BIN points at the copies.
+# what is measured half-way.  BIN points at the copies.  Extra arguments
+# name more programs to copy (bench tools: vigil-swarm, vigil-opwatch).
 bench_snapshot_bins() {
 	local b
 	mkdir -p "$BENCH_WORK/bin"
-	for b in vigil-collector vigil-agent vigil; do
-		if [ ! -x "$ROOT/bin/$b" ]; then
-			echo "bench: $ROOT/bin/$b is missing; run 'make -C $ROOT all' first" >&2
+	for b in vigil-collector vigil-agent vigil "$@"; do
+		if [ ! -x "$BENCH_BIN/$b" ]; then
+			echo "bench: $BENCH_BIN/$b is missing; run 'make -C $ROOT all tools' first" >&2
 			return 1
 		fi
-		cp "$ROOT/bin/$b" "$BENCH_WORK/bin/$b"
+		cp "$BENCH_BIN/$b" "$BENCH_WORK/bin/$b"
 	done
 	BIN=$BENCH_WORK/bin
 }
+
+# The load average (1, 5, 15 min) now: the machine is shared, so every
+# figure is printed with the load it was measured under.
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 bench_cleanup() {
 	local pid
@@ -159,3 +168,11 @@ stats() {
 # CPU time (utime + stime) of a process, in clock ticks; RSS in KiB.
 proc_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
 proc_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+proc_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# pct TICKS MS: CPU ticks over a wall time in ms, as % of one core.
+pct() { awk -v t="$1" -v k="$(getconf CLK_TCK)" -v d="$2" 'BEGIN { printf "%.1f", (d > 0 ? 100 * t / k / (d / 1000) : 0) }'; }
+
+# agents_connected PORT: the collector's count of connected agents (/health).
+agents_connected() { curl -s -m 2 "http://127.0.0.1:$1/health" | jq -r '.agents_connected // empty'; }
+agents_connected_is() { [ "$(agents_connected "$1")" = "$2" ]; }
