@@ -98,6 +98,10 @@ tools: $(BIN)/vigil-swarm $(BIN)/vigil-opwatch
 $(BUILD)/wsprobe: $(call obj,rel,tests/tools/wsprobe.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS)
 
+# The dashboard's fold + render times with many nodes (bench/dash_bench.c).
+$(BUILD)/dash_bench: $(call obj,rel,bench/dash_bench.c $(TUILIB_SRC) $(PROTO_SRC) $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) -lm
+
 $(BUILD)/check_unit: $(call obj,rel,$(UNIT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(SQL_LIBS) $(CHK_LIBS) -lpthread -lm
 
