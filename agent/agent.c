@@ -92,6 +92,8 @@ struct agent {
 	struct hooks *hooks;
 	int64_t conn_first_seq; /* first heartbeat of this connection: older grants are ignored */
 	struct last_cmd cmd[4]; /* by enum lease_hook */
+	uint64_t submit_n;      /* hooks queued so far (their seq) */
+	uint64_t promote_seq;   /* seq of the newest promote queued */
 	bool epoch_unsaved;     /* the newest epoch seen is not in --state-dir yet */
 	int64_t save_retry_ms;
 	char unsaved_why[300];
@@ -187,6 +189,14 @@ static void hook_finished(struct agent *a, const struct hook_result *r)
 		 " ms%s%s", h.hook, h.epoch, h.reason, r->configured ? "" : " not configured", r->rc,
 		 r->duration_ms, flat[0] ? ": " : "", flat);
 	queue_report(a, &h);
+	/* Stepped down, and no promote queued since: not acting as leader. */
+	if (a->cfg->state_dir[0] && r->job.kind != LEASE_HOOK_PROMOTE && r->rc == 0 &&
+	    a->promote_seq < r->job.seq) {
+		char err[300];
+
+		if (state_leader_clear(a->cfg->state_dir, a->cfg->group, err, sizeof err))
+			util_log("error", "%s", err);
+	}
 	lease_hook_done(a->lease, util_mono_ms(), r->job.kind, r->job.epoch, r->rc, &a->lout);
 	apply(a);
 }
@@ -238,10 +248,24 @@ static void start_hook(struct agent *a, const struct lease_action *act)
 		hook_not_run(a, &j, why);
 		return;
 	}
+	/* A restart must know that this node may be acting as leader. */
+	if (a->cfg->state_dir[0] && j.kind == LEASE_HOOK_PROMOTE) {
+		char err[300], why[400];
+
+		if (state_leader_save(a->cfg->state_dir, a->cfg->group, j.epoch, err, sizeof err)) {
+			snprintf(why, sizeof why, "cannot write the state directory (%s)", err);
+			util_log("error", "%s", why);
+			hook_not_run(a, &j, why);
+			return;
+		}
+	}
+	j.seq = ++a->submit_n;
 	if (hooks_submit(a->hooks, &j)) {
 		hook_not_run(a, &j, "too many hooks queued");
 		return;
 	}
+	if (j.kind == LEASE_HOOK_PROMOTE)
+		a->promote_seq = j.seq;
 	util_log("info", "running the %s hook (epoch %" PRId64 ", %s)", lease_hook_name(j.kind),
 		 j.epoch, j.reason);
 }
@@ -871,7 +895,8 @@ int agent_run(const struct agent_config *cfg)
 	struct lws_context_creation_info info;
 	struct hooks_config hc;
 	struct sigaction sa;
-	int64_t saved_epoch = 0;
+	int64_t saved_epoch = 0, was_leader_epoch = 0;
+	bool was_leader = false;
 	char err[600];
 	int rc = 1;
 
@@ -894,12 +919,17 @@ int agent_run(const struct agent_config *cfg)
 	a->hello.no_failover = cfg->no_failover;
 	lease_out_init(&a->lout);
 	if (cfg->state_dir[0]) {
+		int m;
+
 		if (state_dir_prepare(cfg->state_dir, err, sizeof err) ||
-		    state_epoch_load(cfg->state_dir, cfg->group, &saved_epoch, err, sizeof err)) {
+		    state_epoch_load(cfg->state_dir, cfg->group, &saved_epoch, err, sizeof err) ||
+		    (m = state_leader_load(cfg->state_dir, cfg->group, &was_leader_epoch, err,
+					   sizeof err)) < 0) {
 			util_log("error", "--state-dir: %s", err);
 			rc = 2;
 			goto out_ob;
 		}
+		was_leader = m == 1;
 	} else if (cfg->hook_cmd[LEASE_HOOK_PROMOTE][0] || cfg->hook_cmd[LEASE_HOOK_DEMOTE][0] ||
 		   cfg->hook_cmd[LEASE_HOOK_FENCE][0]) {
 		util_log("warn", "hooks without --state-dir: the newest epoch seen is kept in memory "
@@ -967,6 +997,18 @@ int agent_run(const struct agent_config *cfg)
 		util_log("error", "cannot start the hook runner");
 		lws_context_destroy(a->ctx);
 		goto out_ob;
+	}
+	if (was_leader) {
+		/* It died as leader (no demote ran): it holds no lease now, so
+		 * it steps down before anything else. */
+		struct lease_action act = { .kind = LA_HOOK, .hook = LEASE_HOOK_DEMOTE,
+					    .epoch = was_leader_epoch };
+
+		util_strlcpy(act.reason, "restarted", sizeof act.reason);
+		util_log("warn", "this node was leader of group %s (epoch %" PRId64 ") when the agent "
+			 "last stopped without demoting: running the demote hook first", cfg->group,
+			 was_leader_epoch);
+		start_hook(a, &act);
 	}
 	util_log("info", "vigil-agent %s: node %s, group %s, priority %d, heartbeat every %d ms, boot %s",
 		 VIGIL_VERSION, cfg->node, cfg->group, cfg->priority, cfg->interval_ms,

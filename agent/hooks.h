@@ -13,7 +13,8 @@
  *   VIGIL_ROLE        the role after the hook: leader, follower or fenced
  *   VIGIL_OLD_LEADER  the leader being replaced ("" unknown)
  *   VIGIL_REASON      why: the collector's reason for a command, else
- *                     lease_expired, granted, other_leader, agent_stopping
+ *                     lease_expired, granted, other_leader, agent_stopping,
+ *                     restarted
  *   VIGIL_CMD_ID      the collector's command id (0 = the agent acted alone)
  *
  * At its time limit the whole group gets SIGTERM, and SIGKILL term_grace_ms
@@ -64,6 +65,7 @@ struct hook_job {
 	char old_leader[PROTO_NAME_MAX + 1];
 	char reason[PROTO_TEXT_MAX + 1];    /* VIGIL_REASON */
 	char tag[PROTO_NAME_MAX + 1];       /* the glue's short reason ("command", ...) */
+	uint64_t seq;                       /* the glue's, carried through */
 };
 
 struct hook_result {

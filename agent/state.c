@@ -11,10 +11,10 @@
 
 #define STATE_EPOCH_MAX 9007199254740992LL      /* 2^53, the wire's limit */
 
-static int path_of(char *buf, size_t len, const char *dir, const char *group, const char *pre,
-		   const char *suf)
+static int path_of(char *buf, size_t len, const char *dir, const char *kind, const char *group,
+		   const char *pre, const char *suf)
 {
-	int n = snprintf(buf, len, "%s/%sepoch-%s%s", dir, pre, group, suf);
+	int n = snprintf(buf, len, "%s/%s%s-%s%s", dir, pre, kind, group, suf);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -42,7 +42,8 @@ int state_dir_prepare(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-int state_epoch_load(const char *dir, const char *group, int64_t *epoch, char *err, size_t errlen)
+static int load(const char *dir, const char *kind, const char *group, int64_t *epoch, char *err,
+		size_t errlen)
 {
 	char path[4200], buf[64];
 	ssize_t n;
@@ -51,7 +52,7 @@ int state_epoch_load(const char *dir, const char *group, int64_t *epoch, char *e
 	int fd;
 
 	*epoch = 0;
-	if (path_of(path, sizeof path, dir, group, "", "")) {
+	if (path_of(path, sizeof path, dir, kind, group, "", "")) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
@@ -78,20 +79,35 @@ int state_epoch_load(const char *dir, const char *group, int64_t *epoch, char *e
 		return -1;
 	}
 	*epoch = v;
+	return 1;
+}
+
+static int fsync_dir(const char *dir, char *err, size_t errlen)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0 || fsync(dfd)) {
+		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
 	return 0;
 }
 
-int state_epoch_save(const char *dir, const char *group, int64_t epoch, char *err, size_t errlen)
+static int save(const char *dir, const char *kind, const char *group, int64_t epoch, char *err,
+		size_t errlen)
 {
 	char path[4200], tmp[4200], buf[32];
-	int fd, dfd, n, rc = -1;
+	int fd, n, rc = -1;
 
 	if (epoch < 0 || epoch > STATE_EPOCH_MAX) {
 		snprintf(err, errlen, "epoch %" PRId64 " out of range", epoch);
 		return -1;
 	}
-	if (path_of(path, sizeof path, dir, group, "", "") ||
-	    path_of(tmp, sizeof tmp, dir, group, ".", ".tmp")) {
+	if (path_of(path, sizeof path, dir, kind, group, "", "") ||
+	    path_of(tmp, sizeof tmp, dir, kind, group, ".", ".tmp")) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
@@ -120,19 +136,48 @@ int state_epoch_save(const char *dir, const char *group, int64_t epoch, char *er
 		goto out_unlink;
 	}
 	/* The rename itself must survive a crash too. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd)) {
-		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
+	return fsync_dir(dir, err, errlen);
 
 out_unlink:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	return rc;
+}
+
+int state_epoch_load(const char *dir, const char *group, int64_t *epoch, char *err, size_t errlen)
+{
+	return load(dir, "epoch", group, epoch, err, errlen) < 0 ? -1 : 0;
+}
+
+int state_epoch_save(const char *dir, const char *group, int64_t epoch, char *err, size_t errlen)
+{
+	return save(dir, "epoch", group, epoch, err, errlen);
+}
+
+int state_leader_load(const char *dir, const char *group, int64_t *epoch, char *err, size_t errlen)
+{
+	return load(dir, "leader", group, epoch, err, errlen);
+}
+
+int state_leader_save(const char *dir, const char *group, int64_t epoch, char *err, size_t errlen)
+{
+	return save(dir, "leader", group, epoch, err, errlen);
+}
+
+int state_leader_clear(const char *dir, const char *group, char *err, size_t errlen)
+{
+	char path[4200];
+
+	if (path_of(path, sizeof path, dir, "leader", group, "", "")) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if (unlink(path)) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return fsync_dir(dir, err, errlen);
 }

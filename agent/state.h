@@ -7,7 +7,12 @@
  * written and fsync'ed, renamed over it, and the directory fsync'ed), so it
  * is either the old or the new number, never half of one.  A file that does
  * not hold a number is an error, not a zero: forgetting an epoch would let
- * a stale command through. */
+ * a stale command through.
+ *
+ * A second file, DIR/leader-GROUP (same format), says "this node may be
+ * acting as leader at that epoch": written before a promote hook runs and
+ * removed once a demote or fence hook succeeded, so an agent that died as
+ * leader (SIGKILL, crash) knows at its restart that it must demote first. */
 #ifndef VIGIL_AGENT_STATE_H
 #define VIGIL_AGENT_STATE_H
 
@@ -24,5 +29,11 @@ int state_epoch_load(const char *dir, const char *group, int64_t *epoch, char *e
 
 /* Save epoch (0..2^53) durably.  0, or -1 with a reason in err. */
 int state_epoch_save(const char *dir, const char *group, int64_t epoch, char *err, size_t errlen);
+
+/* The leader marker: load (1 present, with its epoch; 0 none; -1 error),
+ * save, clear (0 also when there was none).  Same rules otherwise. */
+int state_leader_load(const char *dir, const char *group, int64_t *epoch, char *err, size_t errlen);
+int state_leader_save(const char *dir, const char *group, int64_t epoch, char *err, size_t errlen);
+int state_leader_clear(const char *dir, const char *group, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,7 @@
  * with real /bin/sh commands: environment, output capture and cleaning,
  * exit statuses, time limits that kill the whole process group, the
  * one-at-a-time queue), agent/proc's text cleaning, and agent/state (the
- * epoch file).  Every test builds its own objects and temporary files. */
+ * epoch file and the leader marker).  Every test builds its own objects and temporary files. */
 #include "agent/hooks.h"
 
 #include <check.h>
@@ -575,6 +575,36 @@ START_TEST(test_state_round_trip)
 }
 END_TEST
 
+START_TEST(test_state_leader_marker)
+{
+	char dir[128], err[512], path[300];
+	int64_t e = -1;
+
+	tmp_path(dir, sizeof dir, "state");
+	ck_assert_int_eq(state_dir_prepare(dir, err, sizeof err), 0);
+	ck_assert_int_eq(state_leader_load(dir, "pg", &e, err, sizeof err), 0);   /* none */
+	ck_assert_int_eq(state_leader_clear(dir, "pg", err, sizeof err), 0);      /* none: fine */
+	ck_assert_int_eq(state_leader_save(dir, "pg", 0, err, sizeof err), 0);
+	ck_assert_int_eq(state_leader_load(dir, "pg", &e, err, sizeof err), 1);   /* even epoch 0 */
+	ck_assert_int_eq(e, 0);
+	ck_assert_int_eq(state_leader_save(dir, "pg", 12, err, sizeof err), 0);
+	ck_assert_int_eq(state_leader_load(dir, "pg", &e, err, sizeof err), 1);
+	ck_assert_int_eq(e, 12);
+	ck_assert_int_eq(state_leader_load(dir, "other", &e, err, sizeof err), 0);
+	/* Apart from the epoch file. */
+	ck_assert_int_eq(state_epoch_save(dir, "pg", 13, err, sizeof err), 0);
+	ck_assert_int_eq(state_leader_clear(dir, "pg", err, sizeof err), 0);
+	ck_assert_int_eq(state_leader_load(dir, "pg", &e, err, sizeof err), 0);
+	ck_assert_int_eq(state_epoch_load(dir, "pg", &e, err, sizeof err), 0);
+	ck_assert_int_eq(e, 13);
+	snprintf(path, sizeof path, "%s/leader-pg", dir);
+	write_file(path, "x\n", 2);
+	ck_assert_int_eq(state_leader_load(dir, "pg", &e, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, path), "%s", err);
+	rm_dir(dir);
+}
+END_TEST
+
 static const struct {
 	const char *text;
 	size_t len;
@@ -663,6 +693,7 @@ Suite *hooks_suite(void)
 	tcase_add_test(tc, test_state_round_trip);
 	tcase_add_loop_test(tc, test_state_corrupt, 0, sizeof corrupt_vec / sizeof corrupt_vec[0]);
 	tcase_add_test(tc, test_state_bad_dir);
+	tcase_add_test(tc, test_state_leader_marker);
 	suite_add_tcase(s, tc);
 
 	return s;
