@@ -1164,6 +1164,14 @@ int groups_forget(struct groups *g, int64_t now_ms, const char *group, const cha
 	return 0;
 }
 
+void groups_epoch_seen(struct groups *g, const char *group, int64_t epoch)
+{
+	struct group *gr = group_find(g, group);
+
+	if (gr && epoch > gr->epoch_req)
+		gr->epoch_req = epoch;       /* the next change takes epoch + 1 */
+}
+
 int groups_restore_override(struct groups *g, int64_t now_ms, const char *group, const char *node,
 			    int64_t until_ms, const char *who, const char *reason)
 {

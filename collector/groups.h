@@ -319,6 +319,12 @@ int groups_command(struct groups *g, int64_t now_ms, const struct grp_cmd *cmd,
 int groups_forget(struct groups *g, int64_t now_ms, const char *group, const char *node,
 		  const char *who, const char *reason, struct grp_out *out);
 
+/* An agent of group reports having seen epoch (in its hello or heartbeats,
+ * or when it refused a command as stale).  If that is newer than anything
+ * this collector remembers (its store was lost or replaced), the next
+ * leadership change takes a higher one, so agents do not refuse it. */
+void groups_epoch_seen(struct groups *g, const char *group, int64_t epoch);
+
 /* At start, after groups_restore(): an operator override that was in force
  * when the collector stopped (node "" = pause of the group, else maintenance
  * of node), until until_ms (monotonic, converted by the caller; 0 = until

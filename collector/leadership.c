@@ -183,6 +183,8 @@ void lead_node(struct leadership *l, int64_t now_ms, int64_t wall_ms,
 	u.role = role_of(ni->agent_role);
 	u.connected = ni->connected;
 	rc = groups_member(l->g, now_ms, &u, &l->out);
+	if (rc == 0 && ni->agent_epoch > 0)
+		groups_epoch_seen(l->g, ni->group, ni->agent_epoch);
 	if (rc == -EEXIST)
 		util_log("warn", "node %s now says it is in group %s but is an expected member of "
 			 "another group: run `vigil forget %s` there first", ni->name, ni->group,
@@ -227,7 +229,7 @@ void lead_hook(struct leadership *l, int64_t now_ms, int64_t wall_ms, const char
 		snprintf(r.hook, sizeof r.hook, "%s_refused", h->hook);
 		snprintf(r.output, sizeof r.output, "refused: epoch %lld is older than %lld, the "
 			 "newest this agent has seen", (long long)h->epoch, (long long)h->seen_epoch);
-		r.rc = -3;
+		r.rc = -2;
 	} else {
 		util_strlcpy(r.hook, h->hook, sizeof r.hook);
 		util_strlcpy(r.output, h->output, sizeof r.output);
@@ -243,9 +245,17 @@ void lead_hook(struct leadership *l, int64_t now_ms, int64_t wall_ms, const char
 		util_log(h->rc ? "warn" : "info", "node %s (group %s): %s hook at epoch %lld exited "
 			 "%d after %lld ms (%s)", node, group, h->hook, (long long)h->epoch, h->rc,
 			 (long long)h->duration_ms, h->reason[0] ? h->reason : "command");
-	if (!h->refused)
+	if (h->refused) {
+		/* The agent has seen a newer epoch than this collector remembers
+		 * (a lost or replaced store): the command failed, and the next
+		 * attempt must take an epoch above what the agent has seen. */
+		groups_epoch_seen(l->g, group, h->seen_epoch);
+		groups_hook_result(l->g, now_ms, node, (enum grp_hook)kind, h->epoch,
+				   (uint64_t)h->cmd_id, -2, "refused: stale epoch", &l->out);
+	} else {
 		groups_hook_result(l->g, now_ms, node, (enum grp_hook)kind, h->epoch,
 				   (uint64_t)h->cmd_id, h->rc, h->output, &l->out);
+	}
 	apply(l, now_ms, wall_ms);
 }
 

@@ -676,6 +676,29 @@ START_TEST(test_new_group_settles)
 }
 END_TEST
 
+
+/* A collector whose store was lost learns from its agents that they have
+ * seen a newer epoch: its next change takes one above it. */
+START_TEST(test_epoch_seen_raises_next)
+{
+	struct fx f;
+	const struct grp_action *a;
+
+	fx_init(&f, 0);
+	groups_epoch_seen(f.g, "grp", 9);
+	groups_epoch_seen(f.g, "grp", 3);             /* older: ignored */
+	groups_epoch_seen(f.g, "nosuch", 50);         /* unknown group: ignored */
+	f.now = 10000;
+	upd(&f, "a", 10, NODE_FAILED, false);
+	tick(&f, 10000, false);
+	a = find(&f, GA_SET_EPOCH, NULL);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->epoch, 10);
+	ck_assert_str_eq(a->node, "b");
+	fx_done(&f);
+}
+END_TEST
+
 Suite *groups_suite(void)
 {
 	Suite *s = suite_create("groups");
@@ -684,6 +707,7 @@ Suite *groups_suite(void)
 	tcase_add_loop_test(tc, test_each_guard_alone, 0, (int)(sizeof guard_case / sizeof guard_case[0]));
 	tcase_add_test(tc, test_ranking);
 	tcase_add_test(tc, test_new_group_settles);
+	tcase_add_test(tc, test_epoch_seen_raises_next);
 	tcase_add_test(tc, test_quorum_and_forget);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("failover");
