@@ -474,7 +474,7 @@ static void error_of(const cJSON *r, char *code, size_t clen, char *msg, size_t 
 static void note_forbidden(struct ui *u, const struct model *m, const char *msg)
 {
 	u->forbidden = true;
-	snprintf(u->forbid_why, sizeof u->forbid_why, "forbidden: %s%s%s", msg,
+	snprintf(u->forbid_why, sizeof u->forbid_why, "forbidden: %.100s%s%.40s", msg,
 		 m->you_name[0] ? " for " : "", m->you_name);
 }
 

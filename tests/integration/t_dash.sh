@@ -157,6 +157,39 @@ else
 	fail "headless frame: $(head -5 "$T_DIR/headless.txt")"
 fi
 
+# A viewer's token: commands are refused (forbidden) and then greyed out, with the reason.
+VPORT=$(free_port)
+printf '# name role token\nalice operator alice-token-0123456789\nbob viewer bob-token-0123456789abc\n' > "$T_DIR/operators"
+echo "bob-token-0123456789abc" > "$T_DIR/bob.token"
+chmod 600 "$T_DIR/operators" "$T_DIR/bob.token"
+start vcollector "$BIN/vigil-collector" --listen "127.0.0.1:$VPORT" --db "$T_DIR/viewer.db" \
+	--operator-token-file "$T_DIR/operators"
+wait_until 5 curl -sf "http://127.0.0.1:$VPORT/health" || fail "viewer collector did not start"
+start_agent v-1 vg "$VPORT" --interval-ms 100
+$T new-session -d -s v -x 120 -y 40 "$BIN/vigil --collector ws://127.0.0.1:$VPORT --token-file $T_DIR/bob.token; sleep 30"
+vscreen() { $T capture-pane -t v -p; }
+if wait_until 5 bash -c "$T capture-pane -t v -p | grep -Eq '^.v-1 '"; then
+	# (a dry run may be allowed to a viewer: go through to the real command)
+	$T send-keys -t v f; sleep 0.5
+	if ! vscreen | tail -1 | grep -Eq 'forbidden|not allowed'; then
+		$T send-keys -t v "viewer try" Enter; sleep 0.3
+		$T send-keys -t v vg Enter
+	fi
+	if wait_until 5 bash -c "$T capture-pane -t v -p | tail -1 | grep -Eq 'forbidden|not allowed'"; then
+		ok "viewer: f is refused, the status line says why ($(vscreen | tail -1 | sed 's/.*| //' | cut -c1-60))"
+	else
+		fail "viewer f: $(vscreen | tail -1)"
+	fi
+	$T send-keys -t v p; sleep 0.3
+	vscreen | tail -1 | grep -q "not allowed" && ok "viewer: further commands greyed out without asking" \
+		|| fail "viewer p: $(vscreen | tail -1)"
+	$T send-keys -t v '?'; sleep 0.3
+	vscreen | grep -q "(not allowed)" && vscreen | grep -q "commands are greyed out" \
+		&& ok "viewer: help shows the commands greyed out with the reason" || fail "viewer help: $(vscreen | head -20)"
+else
+	fail "viewer dashboard: $(vscreen | head -10)"
+fi
+
 # The demo script, as make demo runs it, in a terminal: 5 alive, nothing left behind.
 DPORT=$(free_port)
 $T new-session -d -s demo -x 120 -y 40 "cd $ROOT && VIGIL_DEMO_PORT=$DPORT VIGIL_DEMO_DIR=$T_DIR/demo DEMO_FRAMES=12 scripts/demo.sh > $T_DIR/demo.out 2>&1; echo rc=\$? >> $T_DIR/demo.out"
