@@ -239,10 +239,9 @@ static int read_keys(struct dash *d)
 	int r, flags = 0;
 
 	while ((r = get_wch(&wc)) != ERR) {
-		int key = r == KEY_CODE_YES ? map_key((int)wc) : map_key((int)wc);
+		/* a typed character beyond ASCII is itself (it may collide with KEY_* codes) */
+		int key = r == OK && wc >= 0x80 ? (int)wc : map_key((int)wc);
 
-		if (r == OK && wc >= 0x80)
-			key = (int)wc;   /* a typed character beyond ASCII */
 		if (key == UK_RESIZE) {
 			if (resize_grids(d, LINES, COLS))
 				return UI_QUIT;
