@@ -87,6 +87,7 @@ struct core {
 	int64_t last_tick_ms;
 	bool tilt;
 	int64_t tilt_until_ms;
+	int64_t tilt_since_ms;      /* the last stall ended (tilt entered or extended) */
 	uint64_t rev;
 };
 
@@ -811,6 +812,7 @@ void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out 
 		}
 		c->tilt = true;
 		c->tilt_until_ms = now_ms + c->cfg.tilt_hold_ms;
+		c->tilt_since_ms = now_ms;
 		/* What we missed was our fault, not the nodes': restart their clocks. */
 		for (size_t i = 0; i < c->n; i++) {
 			struct node *n = c->nodes[i];
@@ -827,6 +829,17 @@ void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out 
 		if (now_ms < c->tilt_until_ms)
 			return;
 		c->tilt = false;
+		/* The heartbeats queued during the stall arrived in a burst during
+		 * the hold: intervals of ~0 ms that would make every later normal
+		 * gap look suspicious.  Start the statistics again, from each
+		 * node's last heartbeat (or the stall's end, as at its start). */
+		for (size_t i = 0; i < c->n; i++) {
+			struct node *n = c->nodes[i];
+
+			if (n->conn && n->phi && reset_phi(c, n) == 0)
+				phi_heartbeat(n->phi, n->last_hb_ms > c->tilt_since_ms ? n->last_hb_ms :
+					      c->tilt_since_ms);
+		}
 		a = push(out, CA_TILT, NULL, wall_ms);
 		if (a) {
 			a->on = false;

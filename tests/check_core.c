@@ -1118,6 +1118,42 @@ END_TEST
 /* A gap of exactly tilt_gap_ms is not a stall, one ms more is; a second
  * stall during the hold restarts the hold without a second "on".  The
  * agent's heartbeats are read before each tick, as after a real stall. */
+/* After a stall the agents' queued heartbeats arrive in a burst during the
+ * hold; once stable, the statistics must not be the burst's (a mean of a few
+ * ms would make the next ordinary gap suspicious). */
+START_TEST(test_tilt_burst_forgotten)
+{
+	struct sim s;
+	struct beater b[1];
+	struct core_node_info ni;
+	int64_t stall_end;
+
+	sim_init(&s);
+	ck_assert_int_eq(s_hello(&s, 1, "n1", "g", "b", 100), 0);
+	b[0] = beater(1, "n1", 100, s.now);
+	run(&s, s.now + 3000, 50, b, 1);
+	s.now += 3000;                                   /* the loop stalls 3 s */
+	stall_end = s.now;
+	s_tick(&s);
+	ck_assert(core_in_tilt(s.c));
+	for (int i = 0; i < 30; i++) {                   /* 30 queued heartbeats, 1 ms apart */
+		s.now += 1;
+		s_hb(&s, 1, "n1");
+	}
+	b[0].next = s.now + 100;
+	run(&s, stall_end + 5000 + 50, 50, b, 1);        /* through the hold */
+	ck_assert(!core_in_tilt(s.c));
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &ni), 0);
+	ck_assert_msg(ni.ev.mean_ms > 80 && ni.ev.mean_ms < 120, "mean %.1f ms after the hold",
+		      ni.ev.mean_ms);
+	/* an ordinary late heartbeat (250 ms gap) is no reason for suspicion */
+	b[0].on = false;
+	run(&s, s.now + 250, 10, b, 1);
+	ck_assert_int_eq(state_of(&s, "n1"), NODE_ALIVE);
+	sim_done(&s);
+}
+END_TEST
+
 START_TEST(test_tilt_gap_boundary_and_extend)
 {
 	struct sim s;
@@ -1915,6 +1951,7 @@ Suite *core_suite(void)
 
 	tc = tcase_create("tilt");
 	tcase_add_test(tc, test_tilt_stall);
+	tcase_add_test(tc, test_tilt_burst_forgotten);
 	tcase_add_test(tc, test_tilt_gap_boundary_and_extend);
 	tcase_add_test(tc, test_tilt_clock_backwards);
 	suite_add_tcase(s, tc);
