@@ -1046,7 +1046,8 @@ static void preflight(const struct groups *g, const struct group *gr, int64_t no
 	if (res->blocked)
 		guard_text(g, gr, now_ms, res->blocked, res->text, sizeof res->text);
 	else
-		cat(res->text, sizeof res->text, "would promote %s%s; ", res->target,
+		cat(res->text, sizeof res->text, "%s %s%s; ", cmd->dry_run ? "would promote" :
+		    "promoting", res->target,
 		    now_ms < lease_safe_ms(g, gr) && strcmp(gr->holder, res->target) != 0 ?
 		    " after the current lease surely expires" : "");
 	cand_text(res->cand, res->ncand, res->text, sizeof res->text);
