@@ -597,7 +597,10 @@ static void send_status(struct server *s, struct conn *c, const char *type, int6
 	if (strcmp(type, "result") == 0)
 		jw_kbool(&w, "ok", true);
 	jw_key(&w, "data");
+	s->facts.you_name = c->who;
+	s->facts.you_role = c->role == ROLE_OPERATOR ? "operator" : "viewer";
 	view_status(&w, s->core, s->lead, &s->facts, util_mono_ms(), util_wall_ms(), since);
+	s->facts.you_name = NULL;
 	jw_obj_close(&w);
 	n = jw_finish(&w);
 	if (n > 0 && (size_t)n <= OUTQ_MAX_BYTES)

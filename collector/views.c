@@ -109,6 +109,13 @@ static void collector(struct jw *w, struct core *c, const struct collector_facts
 	jw_kbool(w, "tilt", core_in_tilt(c));
 	jw_kint(w, "agents_connected", f->agents_connected);
 	jw_kint(w, "operators_connected", f->operators_connected);
+	if (f->you_name && f->you_name[0]) {
+		jw_key(w, "you");
+		jw_obj_open(w);
+		jw_kstr(w, "name", f->you_name);
+		jw_kstr(w, "role", f->you_role ? f->you_role : "");
+		jw_obj_close(w);
+	}
 	jw_obj_close(w);
 }
 

@@ -21,6 +21,8 @@ struct collector_facts {
 	bool serving;                /* false while shutting down */
 	int agents_connected;
 	int operators_connected;
+	/* the operator the status is sent to ("" for none): collector.you */
+	const char *you_name, *you_role;
 };
 
 /* What leadership adds to a node: its role and maintenance override. */
