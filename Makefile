@@ -28,14 +28,14 @@ INC      = $(LWS_CF) $(JSON_CF) $(CHK_CF)
 
 # Pure or library modules (no main), grouped by what may link them.
 PROTO_SRC = proto/proto.c proto/names.c proto/jsonw.c proto/urls.c
-STORE_SRC = store/store.c store/history.c
+STORE_SRC = store/store.c store/history.c store/alerts_store.c
 CORE_SRC  = collector/phi.c collector/core.c collector/auth.c collector/views.c collector/promtext.c collector/groups.c \
             collector/leadership.c collector/alerts.c collector/config.c collector/sinks.c
 AGENTLIB_SRC = agent/outbox.c agent/sysmetrics.c agent/backoff.c agent/checks.c agent/statsd.c agent/lease.c agent/proc.c agent/hooks.c agent/state.c
 TUILIB_SRC = tui/table.c tui/model.c tui/grid.c tui/ui.c tui/view.c
 COMMON_SRC = proto/util.c
 
-COLLECTOR_SRC = collector/main.c collector/server.c $(CORE_SRC) $(STORE_SRC) $(PROTO_SRC) $(COMMON_SRC)
+COLLECTOR_SRC = collector/main.c collector/server.c collector/alerting.c collector/delivery.c $(CORE_SRC) $(STORE_SRC) $(PROTO_SRC) $(COMMON_SRC)
 AGENT_SRC     = agent/main.c agent/agent.c $(AGENTLIB_SRC) $(PROTO_SRC) $(COMMON_SRC)
 TUI_SRC       = tui/main.c tui/client.c tui/dash.c $(TUILIB_SRC) $(PROTO_SRC) $(COMMON_SRC)
 

@@ -735,6 +735,11 @@ void lead_view_group(struct leadership *l, int64_t now_ms, int64_t wall_ms, cons
 	}
 }
 
+int lead_group_info(struct leadership *l, int64_t now_ms, const char *group, struct grp_info *out)
+{
+	return groups_info(l->g, now_ms, group, out);
+}
+
 void lead_maint_states(struct leadership *l, int64_t now_ms, int counts[NODE_STATE_COUNT])
 {
 	groups_maint_states(l->g, now_ms, counts);

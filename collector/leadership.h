@@ -64,6 +64,9 @@ void lead_command(struct leadership *l, int64_t now_ms, int64_t wall_ms, const c
 /* Views for the status object. */
 void lead_view_group(struct leadership *l, int64_t now_ms, int64_t wall_ms, const char *group,
 		     struct jw *w);                 /* the extra fields of a group object */
+/* A group as the groups module sees it now (read-only; for alerting).
+ * 0 or -ENOENT. */
+int lead_group_info(struct leadership *l, int64_t now_ms, const char *group, struct grp_info *out);
 /* How many nodes in maintenance are in each detected state. */
 void lead_maint_states(struct leadership *l, int64_t now_ms, int counts[NODE_STATE_COUNT]);
 /* role "leader"/"follower", maintenance and its end (wall ms, 0 = until undone). */

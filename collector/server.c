@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "collector/alerting.h"
 #include "collector/leadership.h"
 #include "collector/promtext.h"
 #include "collector/views.h"
@@ -91,6 +92,7 @@ struct server {
 	struct lws_context *ctx;
 	struct core *core;
 	struct leadership *lead;
+	struct alerting *alerting;
 	struct store *store;
 	struct core_out out;
 	struct collector_counters k;
@@ -103,6 +105,7 @@ struct server {
 	uint64_t next_conn_id;
 	int agents, operators, sockets;
 	lws_sorted_usec_list_t sul_tick;
+	lws_sorted_usec_list_t sul_reload;  /* SIGHUP: reload on the service thread */
 	int64_t tick_at_ms;             /* when sul_tick fires next (monotonic) */
 	int64_t last_delta_ms;
 	int64_t last_stats_ms;
@@ -117,6 +120,8 @@ struct server {
 
 static struct server *g_srv;              /* for the signal callback only */
 static void schedule_tick(struct server *s);
+static void on_reload(lws_sorted_usec_list_t *sul);
+static volatile sig_atomic_t g_hup;        /* SIGHUP seen: reload on the loop */
 static volatile sig_atomic_t g_interrupted;
 
 static struct server *srv_of(struct lws *wsi)
@@ -424,6 +429,8 @@ static void apply(struct server *s, struct conn *cur)
 			store_transition(s, a);
 			publish_transition(s, a);
 			lead_node_changed(s, a->node);
+			if (s->alerting)
+				alerting_core_action(s->alerting, a);
 			break;
 		case CA_RECORD:
 			if (s->cfg->verbose || strcmp(a->code, "agent") == 0)
@@ -434,12 +441,16 @@ static void apply(struct server *s, struct conn *cur)
 		case CA_TILT:
 			util_log(a->on ? "warn" : "info", "%s", a->text);
 			store_record(s, a, "collector", a->on ? "tilt" : "stable");
+			if (s->alerting)
+				alerting_core_action(s->alerting, a);
 			break;
 		case CA_FLAP:
 			util_log("warn", "node %s (group %s): %s: %s", a->node, a->group,
 				 a->on ? "FLAPPING" : "no longer flapping", a->text);
 			store_record(s, a, "flap", a->on ? "flapping" : "settled");
 			lead_node_changed(s, a->node);
+			if (s->alerting)
+				alerting_core_action(s->alerting, a);
 			break;
 		case CA_HB_ACK: {
 			struct proto_hb_ack ack = { .seq = a->seq };
@@ -527,6 +538,8 @@ static void agent_message(struct server *s, struct conn *c, const char *buf, siz
 		s->k.msg_hook++;
 		if (s->lead)
 			lead_hook(s->lead, now, wall, c->node, c->group, &m.u.hook);
+		if (s->alerting)
+			alerting_hook(s->alerting, c->node, c->group, &m.u.hook);
 		break;
 	case AMSG_EVENT:
 		s->k.msg_event++;
@@ -601,6 +614,14 @@ static void send_status(struct server *s, struct conn *c, const char *type, int6
 	s->facts.you_role = c->role == ROLE_OPERATOR ? "operator" : "viewer";
 	view_status(&w, s->core, s->lead, &s->facts, util_mono_ms(), util_wall_ms(), since);
 	s->facts.you_name = NULL;
+	/* The firing alerts join the status object (views.c is not ours): reopen
+	 * it by dropping its closing brace; jsonw still expects a comma. */
+	if (s->alerting && !w.failed && w.len > 0 && w.buf[w.len - 1] == '}') {
+		w.len--;
+		w.need_comma = true;
+		alerting_view_firing(s->alerting, &w);
+		jw_obj_close(&w);
+	}
 	jw_obj_close(&w);
 	n = jw_finish(&w);
 	if (n > 0 && (size_t)n <= OUTQ_MAX_BYTES)
@@ -890,6 +911,22 @@ static void send_at(struct server *s, struct conn *c, const struct oper_msg *q)
 	result_send(s, c, &w, q->id);
 }
 
+static void send_alerts(struct server *s, struct conn *c, const struct oper_msg *q)
+{
+	struct jw w;
+	int n;
+
+	jw_init_dynamic(&w, 8192);
+	alerting_query(s->alerting, q, &w);
+	n = jw_finish(&w);
+	if (n > 0 && (size_t)n <= OUTQ_MAX_BYTES)
+		conn_send(s, c, w.buf, (size_t)n);
+	else
+		send_result_error(s, c, q->id, "too_big", "the answer does not fit in one message; "
+				  "narrow it (--limit)");
+	free(w.buf);
+}
+
 static void oper_message(struct server *s, struct conn *c, const char *buf, size_t len)
 {
 	struct oper_msg q;
@@ -918,6 +955,8 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 			send_explain(s, c, &q);
 		else if (strcmp(q.what, "report") == 0)
 			send_report(s, c, &q);
+		else if (strcmp(q.what, "alerts") == 0 || strcmp(q.what, "silences") == 0)
+			send_alerts(s, c, &q);
 		else
 			send_at(s, c, &q);
 		break;
@@ -926,9 +965,13 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 		int n;
 
 		jw_init_dynamic(&w, 8192);
-		lead_command(s->lead, util_mono_ms(), util_wall_ms(), c->who,
-			     c->role == ROLE_OPERATOR ? "operator" : "viewer", c->role == ROLE_OPERATOR,
-			     &q, &w);
+		if (alerting_handles_verb(q.verb))
+			alerting_command(s->alerting, c->who, c->role == ROLE_OPERATOR ? "operator" :
+					 "viewer", c->role == ROLE_OPERATOR, &q, &w);
+		else
+			lead_command(s->lead, util_mono_ms(), util_wall_ms(), c->who,
+				     c->role == ROLE_OPERATOR ? "operator" : "viewer",
+				     c->role == ROLE_OPERATOR, &q, &w);
 		n = jw_finish(&w);
 		if (n > 0)
 			conn_send(s, c, w.buf, (size_t)n);
@@ -1197,6 +1240,7 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_req *r, con
 	} else if (strcmp(path, "/metrics") == 0) {
 		ctype = "text/plain; version=0.0.4";
 		promtext_render(&w, s->core, &s->facts, &s->k, util_mono_ms(), util_wall_ms());
+		alerting_metrics(s->alerting, &w);
 	} else {
 		free(w.buf);
 		return http_refuse(wsi, HTTP_STATUS_NOT_FOUND);
@@ -1265,6 +1309,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:     /* a commit: acks may be due */
 		if (s && !s->stopping)
 			send_due_acks(s);
+		if (s && !s->stopping && g_hup) {
+			g_hup = 0;
+			lws_sul_schedule(s->ctx, 0, &s->sul_reload, on_reload, 1);
+		}
 		break;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return confirm_upgrade(s, wsi);
@@ -1322,6 +1370,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	core_tick(s->core, now, wall, &s->out);
 	apply(s, NULL);
 	lead_tick(s->lead, now, wall, core_in_tilt(s->core));
+	alerting_tick(s->alerting, now, wall, s->core, s->lead, s->facts.recording,
+		      s->store_error);
 	send_due_acks(s);
 	if (s->cfg->sample_ms > 0 && now - s->last_sample_ms >= s->cfg->sample_ms) {
 		s->last_sample_ms = now;
@@ -1357,15 +1407,59 @@ static void schedule_tick(struct server *s)
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)(at - now) * 1000 + 1);
 }
 
+/* SIGHUP, on the service thread: read the configuration file again; rules
+ * and sinks change at once, a bad file changes nothing. */
+static void on_reload(lws_sorted_usec_list_t *sul)
+{
+	struct server *s = lws_container_of(sul, struct server, sul_reload);
+	const struct alert_rule *rules;
+	const struct sink_spec *sinks;
+	size_t nrules, nsinks;
+	char err[1400];
+
+	if (s->stopping)
+		return;
+	if (!s->cfg->reload || !s->cfg->config_path) {
+		util_log("warn", "SIGHUP: no --config file: nothing to read again");
+		return;
+	}
+	util_log("info", "SIGHUP: reading %s again", s->cfg->config_path);
+	if (s->cfg->reload(s->cfg->reload_arg, &rules, &nrules, &sinks, &nsinks, err, sizeof err)) {
+		util_log("error", "reload REFUSED, the running configuration is kept: %s", err);
+		return;
+	}
+	if (alerting_reload(s->alerting, rules, nrules, sinks, nsinks, err, sizeof err)) {
+		util_log("error", "reload REFUSED, the running configuration is kept: %s", err);
+		return;
+	}
+	util_log("info", "reloaded %s: %zu rules, %zu sinks in force", s->cfg->config_path, nrules,
+		 nsinks);
+}
+
+static void on_sighup(int signum)
+{
+	(void)signum;
+	g_hup = 1;
+	if (g_srv && g_srv->ctx)
+		lws_cancel_service(g_srv->ctx);
+}
+
 static void signal_cb(void *handle, int signum)
 {
 	(void)handle;
 	if (!g_srv)
 		return;
+	if (signum == SIGHUP) {
+		/* A libuv signal watcher runs on the loop, not in a handler; the
+		 * reload still goes through a timer so it runs like any callback. */
+		lws_sul_schedule(g_srv->ctx, 0, &g_srv->sul_reload, on_reload, 1);
+		return;
+	}
 	util_log("info", "signal %d: stopping", signum);
 	g_interrupted = 1;
 	g_srv->stopping = true;
 	lws_sul_cancel(&g_srv->sul_tick);
+	lws_sul_cancel(&g_srv->sul_reload);
 	lws_context_destroy(g_srv->ctx);
 }
 
@@ -1382,6 +1476,18 @@ static int lead_send_node(void *arg, const char *node, const char *text, size_t 
 }
 
 static void lead_publish(void *arg, const char *text, size_t len)
+{
+	struct server *s = arg;
+
+	if (s->alerting)
+		alerting_lead_event(s->alerting, text, len);
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->kind == CONN_OPER && c->subscribed)
+			conn_send(s, c, text, len);
+}
+
+/* Alert frames to subscribed operators (not tapped by alerting). */
+static void lead_publish_operators(void *arg, const char *text, size_t len)
 {
 	struct server *s = arg;
 
@@ -1495,6 +1601,26 @@ int server_run(struct server_config *cfg)
 			goto out_core;
 		}
 	}
+	{
+		struct alerting_io aio = { .arg = s, .publish = lead_publish_operators };
+		struct alerting_config ac = {
+			.rules = cfg->rules, .nrules = cfg->nrules,
+			.sinks = cfg->sinks, .nsinks = cfg->nsinks,
+			.db_path = s->store_fallback[0] ? ":memory:" : cfg->db_path,
+			.settle_ms = cfg->groups.elect_settle_ms + 3000,
+			.startup_grace_ms = cfg->core.startup_grace_ms,
+		};
+
+		s->alerting = alerting_new(&ac, s->store, &aio, util_mono_ms(), util_wall_ms(), err,
+					   sizeof err);
+		if (!s->alerting) {
+			util_log("error", "alerting: %s", err);
+			goto out_core;
+		}
+		if (cfg->nsinks || cfg->nrules)
+			util_log("info", "alerting: %zu rules from the configuration (plus the built-ins), "
+				 "%zu sinks", cfg->nrules, cfg->nsinks);
+	}
 	if (store_load_nodes(s->store, restore_node, s))
 		util_log("warn", "could not read the known nodes from %s", cfg->db_path);
 	else if (core_node_count(s->core))
@@ -1537,6 +1663,18 @@ int server_run(struct server_config *cfg)
 			 "or an unreadable TLS certificate or key?)", s->listen_text);
 		goto out_core;
 	}
+	{
+		/* lws 4.1.6's libuv watches SIGINT and SIGTERM but not SIGHUP (whose
+		 * default action would end us): a handler that only sets a flag and
+		 * wakes the loop; the reload runs in EVENT_WAIT_CANCELLED. */
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_sighup;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	s->facts.instance = s->instance;
 	s->facts.listen = s->listen_text;
 	s->facts.auth_mode = cfg->auth.agent_required || cfg->auth.operator_required ?
@@ -1565,6 +1703,7 @@ int server_run(struct server_config *cfg)
 	rc = 0;
 out_core:
 	g_srv = NULL;
+	alerting_free(s->alerting);
 	lead_free(s->lead);
 	core_free(s->core);
 out_store:

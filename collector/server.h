@@ -8,7 +8,9 @@
 
 #include <stdbool.h>
 
+#include "collector/alerts.h"
 #include "collector/auth.h"
+#include "collector/config.h"
 #include "collector/core.h"
 #include "collector/groups.h"
 
@@ -29,9 +31,21 @@ struct server_config {
 	struct auth auth;
 	struct core_config core;
 	struct groups_config groups;
+	/* alerting (docs/configuration.md "Alert rules", "Sinks"); owned by the caller */
+	const struct alert_rule *rules;
+	size_t nrules;
+	const struct sink_spec *sinks;
+	size_t nsinks;
+	const char *config_path;   /* --config, or NULL */
+	/* SIGHUP: read the configuration again.  0 with the new rules and sinks
+	 * (valid until the next call), or -1 with why in err (then nothing
+	 * changes).  Called on the service thread, never in a signal handler. */
+	int (*reload)(void *arg, const struct alert_rule **rules, size_t *nrules,
+		      const struct sink_spec **sinks, size_t *nsinks, char *err, size_t errlen);
+	void *reload_arg;
 };
 
-/* Runs until SIGTERM or SIGINT.  Returns the process exit status. */
+/* Runs until SIGTERM or SIGINT (SIGHUP reloads).  Returns the process exit status. */
 int server_run(struct server_config *cfg);
 
 #endif

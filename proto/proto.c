@@ -646,10 +646,12 @@ static void dec_query(struct dec *d, struct oper_msg *q)
 	if (strcmp(q->what, "events") == 0)
 		util_strlcpy(q->what, "history", sizeof q->what);
 	if (strcmp(q->what, "status") && strcmp(q->what, "history") && strcmp(q->what, "explain") &&
-	    strcmp(q->what, "report") && strcmp(q->what, "at")) {
-		fail(d, "what", "must be status, history, explain, report or at");
+	    strcmp(q->what, "report") && strcmp(q->what, "at") && strcmp(q->what, "alerts") &&
+	    strcmp(q->what, "silences")) {
+		fail(d, "what", "must be status, history, explain, report, at, alerts or silences");
 		return;
 	}
+	get_bool(d, "firing", &q->firing);
 	get_name(d, "node", false, q->node, sizeof q->node);
 	get_name(d, "group", false, q->group, sizeof q->group);
 	k = field(d, "kind", false);
@@ -674,11 +676,21 @@ static void dec_oper_command(struct dec *d, struct oper_msg *q)
 	const char *v;
 	bool need_group, need_node;
 
-	get_enum(d, "verb", true, "failover|switchover|pause|resume|maintenance|forget", q->verb,
-		 sizeof q->verb);
+	get_enum(d, "verb", true, "failover|switchover|pause|resume|maintenance|forget|ack|"
+		 "silence_add|silence_expire", q->verb, sizeof q->verb);
 	if (d->failed)
 		return;
 	v = q->verb;
+	if (get_text(d, "alert", strcmp(v, "ack") == 0, q->alert, sizeof q->alert) &&
+	    !strcmp(v, "ack") && !q->alert[0])
+		fail(d, "alert", "must name an alert (its id or fingerprint)");
+	get_optional_name(d, "rule", q->rule, sizeof q->rule);
+	get_int(d, "silence_id", strcmp(v, "silence_expire") == 0, 1, PROTO_INT_MAX, &q->silence_id);
+	if (strcmp(v, "silence_add") == 0 && !d->failed) {
+		get_int(d, "for_ms", true, 1000, 366LL * 24 * 3600 * 1000, &q->for_ms);
+		if (!d->failed && !q->rule[0] && !field(d, "node", false) && !field(d, "group", false))
+			fail(d, "rule", "a silence needs at least one of rule, node, group");
+	}
 	need_group = !strcmp(v, "failover") || !strcmp(v, "switchover") || !strcmp(v, "pause") ||
 		     !strcmp(v, "resume");
 	need_node = !strcmp(v, "maintenance") || !strcmp(v, "forget");
@@ -976,6 +988,8 @@ int proto_encode_query(char *buf, size_t cap, const struct oper_msg *q)
 	jw_kstr(&w, "type", "query");
 	jw_kint(&w, "id", q->id);
 	jw_kstr(&w, "what", q->what);
+	if (q->firing)
+		jw_kbool(&w, "firing", true);
 	if (q->node[0])
 		jw_kstr(&w, "node", q->node);
 	if (q->group[0])
@@ -1017,6 +1031,12 @@ int proto_encode_oper_command(char *buf, size_t cap, const struct oper_msg *q)
 		jw_kbool(&w, "on", q->on);
 	if (q->for_ms > 0)
 		jw_kint(&w, "for_ms", q->for_ms);
+	if (q->alert[0])
+		jw_kstr(&w, "alert", q->alert);
+	if (q->rule[0])
+		jw_kstr(&w, "rule", q->rule);
+	if (q->silence_id > 0)
+		jw_kint(&w, "silence_id", q->silence_id);
 	jw_kstr(&w, "reason", q->reason);
 	if (q->dry_run)
 		jw_kbool(&w, "dry_run", true);

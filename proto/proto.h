@@ -220,6 +220,8 @@ struct collector_msg {
 
 enum oper_msg_type { OMSG_SUBSCRIBE = 1, OMSG_QUERY, OMSG_COMMAND };
 
+#define PROTO_ALERT_KEY_MAX 399            /* an alert's fingerprint, at most */
+
 /* Queries: what = "status"; "history" (alias "events"): node, group, kind
  * (comma list), since_ms, until_ms, limit, before_id; "explain": event_id;
  * "report": since_ms, until_ms, group; "at": at_ms. */
@@ -242,6 +244,14 @@ struct oper_msg {
 	int64_t for_ms;                     /* pause, maintenance: 0 = until undone */
 	char reason[PROTO_TEXT_MAX + 1];    /* required, non-empty */
 	bool dry_run, force;
+	/* Alerts (docs/protocol.md "Alerts"): query what "alerts" (firing: only
+	 * those firing) and "silences"; verbs "ack" (alert), "silence_add"
+	 * (rule, node, group: "" = any; for_ms required), "silence_expire"
+	 * (silence_id). */
+	bool firing;
+	char alert[PROTO_ALERT_KEY_MAX + 1];   /* ack: an alert id ("17") or its fingerprint */
+	char rule[PROTO_NAME_MAX + 1];      /* silence_add: "" = any rule */
+	int64_t silence_id;                 /* silence_expire */
 };
 
 /* The kinds of history rows, as stored and queried. */

@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev libwebsockets-dev libsqlite3-dev libncurses-dev libcjson-dev \
-check tmux curl jq sqlite3 procps iproute2 openssl"
+check tmux curl jq sqlite3 procps iproute2 openssl prometheus-alertmanager"
 
 missing=""
 for p in $PKGS; do

@@ -190,6 +190,9 @@ static const struct fdef fields[] = {
 	{ M_OCOMMAND, "to", "\"n2\"", F_STR, false },
 	{ M_OCOMMAND, "reason", "\"planned maintenance\"", F_STR, true },
 	{ M_OCOMMAND, "for_ms", "60000", F_INT, false },
+	{ M_OCOMMAND, "alert", "\"17\"", F_STR, false },
+	{ M_OCOMMAND, "rule", "\"node_failed\"", F_STR, false },
+	{ M_OCOMMAND, "silence_id", "7", F_INT, false },
 };
 
 /* Build message m from its good fields; the field named key is left out
@@ -380,6 +383,18 @@ static const struct value_case values[] = {
 	{ M_OCOMMAND, "reason", "\"   \"", false, "reason" },
 	{ M_OCOMMAND, "reason", "\"\"", false, "reason" },
 	{ M_OCOMMAND, "for_ms", "-1", false, "for_ms" },
+	/* alerts */
+	{ M_OCOMMAND, "verb", "\"ack\"", true, NULL },
+	{ M_OCOMMAND, "verb", "\"silence_add\"", true, NULL },
+	{ M_OCOMMAND, "verb", "\"silence_expire\"", true, NULL },
+	{ M_OCOMMAND, "silence_id", "0", false, "silence_id" },
+	{ M_OCOMMAND, "silence_id", "7", true, NULL },
+	{ M_OCOMMAND, "alert", "\"node_failed{node=\\\"db1\\\"}\"", true, NULL },
+	{ M_OCOMMAND, "alert", "\"bell \\u0007\"", false, "alert" },
+	{ M_OCOMMAND, "rule", "\"a b\"", false, "rule" },
+	{ M_OCOMMAND, "rule", "\"node_failed\"", true, NULL },
+	{ M_QUERY, "what", "\"alerts\"", true, NULL },
+	{ M_QUERY, "what", "\"silences\"", true, NULL },
 	/* enumerated names */
 	{ M_EVENT, "severity", "\"info\"", true, NULL },
 	{ M_EVENT, "severity", "\"critical\"", true, NULL },
@@ -1202,6 +1217,64 @@ START_TEST(test_rt_oper_command)
 				"\"group\":\"g\",\"reason\":\"r\",\"dry_run\":\"yes\"}", &d, err,
 				sizeof err), PROTO_E_FIELD);
 	assert_mentions(err, "field 'dry_run'", "dry_run string");
+
+	/* alerts: ack and silences round-trip; a silence needs a matcher and a duration */
+	memset(&q, 0, sizeof q);
+	q.type = OMSG_COMMAND;
+	q.id = 4;
+	util_strlcpy(q.verb, "silence_add", sizeof q.verb);
+	util_strlcpy(q.rule, "node_failed", sizeof q.rule);
+	util_strlcpy(q.group, "db", sizeof q.group);
+	q.for_ms = 7200000;
+	util_strlcpy(q.reason, "planned work", sizeof q.reason);
+	n = proto_encode_oper_command(buf, sizeof buf, &q);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(proto_decode_oper(buf, (size_t)n, &d, err, sizeof err), PROTO_OK);
+	ck_assert_str_eq(d.rule, "node_failed");
+	ck_assert_str_eq(d.group, "db");
+	ck_assert_int_eq(d.for_ms, 7200000);
+	memset(&q, 0, sizeof q);
+	q.type = OMSG_COMMAND;
+	util_strlcpy(q.verb, "ack", sizeof q.verb);
+	util_strlcpy(q.alert, "node_failed{group=\"db\",node=\"db1\"}", sizeof q.alert);
+	util_strlcpy(q.reason, "on it", sizeof q.reason);
+	n = proto_encode_oper_command(buf, sizeof buf, &q);
+	ck_assert_int_eq(proto_decode_oper(buf, (size_t)n, &d, err, sizeof err), PROTO_OK);
+	ck_assert_str_eq(d.alert, q.alert);
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"silence_add\","
+				"\"for_ms\":60000,\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "at least one of rule, node, group", "silence without matcher");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"silence_add\","
+				"\"node\":\"n\",\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'for_ms': required", "silence without for_ms");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"ack\","
+				"\"alert\":\"\",\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'alert'", "ack of nothing");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"ack\","
+				"\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'alert': required", "ack without alert");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"silence_expire\","
+				"\"reason\":\"r\"}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'silence_id': required", "expire without id");
+	ck_assert_int_eq(oper_s("{\"type\":\"command\",\"id\":1,\"verb\":\"silence_add\","
+				"\"node\":\"n\",\"for_ms\":999,\"reason\":\"r\"}", &d, err, sizeof err),
+			 PROTO_E_FIELD);
+	assert_mentions(err, "field 'for_ms'", "silence shorter than 1 s");
+	/* alerts queries: firing is a boolean */
+	ck_assert_int_eq(oper_s("{\"type\":\"query\",\"id\":1,\"what\":\"alerts\","
+				"\"firing\":true}", &d, err, sizeof err), PROTO_OK);
+	ck_assert(d.firing);
+	ck_assert_int_eq(oper_s("{\"type\":\"query\",\"id\":1,\"what\":\"alerts\","
+				"\"firing\":1}", &d, err, sizeof err), PROTO_E_FIELD);
+	assert_mentions(err, "field 'firing'", "firing as a number");
+	memset(&q, 0, sizeof q);
+	q.type = OMSG_QUERY;
+	util_strlcpy(q.what, "alerts", sizeof q.what);
+	q.firing = true;
+	n = proto_encode_query(buf, sizeof buf, &q);
+	ck_assert_int_eq(proto_decode_oper(buf, (size_t)n, &d, err, sizeof err), PROTO_OK);
+	ck_assert(d.firing);
+	ck_assert_str_eq(d.what, "alerts");
 }
 END_TEST
 
