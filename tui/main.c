@@ -31,12 +31,13 @@ enum {  /* option bits a command may accept */
 	O_JSON = 1 << 0, O_CSV = 1 << 1, O_WIDE = 1 << 2, O_LIMIT = 1 << 3, O_KIND = 1 << 4,
 	O_GROUP = 1 << 5, O_SINCE = 1 << 6, O_UNTIL = 1 << 7, O_FRAMES = 1 << 8,
 	O_TO = 1 << 9, O_REASON = 1 << 10, O_DRYRUN = 1 << 11, O_YES = 1 << 12, O_FOR = 1 << 13,
-	O_FORCE = 1 << 14,
+	O_FORCE = 1 << 14, O_FIRING = 1 << 15, O_ALL = 1 << 16, O_RULE = 1 << 17, O_NODE = 1 << 18,
 };
-#define O_LAST O_FORCE
+#define O_LAST O_NODE
 #define O_ACT (O_REASON | O_DRYRUN | O_YES | O_JSON)   /* every operator action takes these */
 
-enum arg_kind { ARG_NONE, ARG_NODE_OPT, ARG_ID, ARG_TIME, ARG_GROUP, ARG_NODE, ARG_NODE_ONOFF };
+enum arg_kind { ARG_NONE, ARG_NODE_OPT, ARG_ID, ARG_TIME, ARG_GROUP, ARG_NODE, ARG_NODE_ONOFF,
+		ARG_ALERT, ARG_SILENCE };
 
 struct opts;
 typedef int (*cmd_fn)(const struct opts *o);
@@ -68,6 +69,10 @@ struct opts {
 	char reason[PROTO_TEXT_MAX + 1];
 	bool dry_run, yes, force, on;
 	int64_t for_ms;
+	/* alerts */
+	bool all;
+	char rule[PROTO_NAME_MAX + 1];
+	char node[PROTO_NAME_MAX + 1];
 };
 
 static int cmd_status(const struct opts *o);
@@ -77,6 +82,9 @@ static int cmd_explain(const struct opts *o);
 static int cmd_report(const struct opts *o);
 static int cmd_at(const struct opts *o);
 static int cmd_act(const struct opts *o);
+static int cmd_alerts(const struct opts *o);
+static int cmd_ack(const struct opts *o);
+static int cmd_silence(const struct opts *o);
 
 static const struct command commands[] = {
 	{ "status", O_JSON, ARG_NONE, cmd_status,
@@ -146,6 +154,26 @@ static const struct command commands[] = {
 	  "Usage: vigil forget NODE --reason TEXT [--dry-run] [--yes]\n\n"
 	  "Remove NODE from its group's expected members (quorum is counted over them).\n"
 	  "Refused while it is connected or the leader.\n" },
+	{ "alerts", O_JSON | O_FIRING | O_ALL | O_LIMIT, ARG_NONE, cmd_alerts,
+	  "Usage: vigil alerts [--firing | --all] [--limit N] [--json]\n\n"
+	  "The collector's alerts, newest first: firing ones (the default, --firing), or\n"
+	  "with --all the resolved ones too.  STATE is firing, silenced or inhibited (held\n"
+	  "back: recorded and shown, not sent to the sinks) or resolved; ACK says who\n"
+	  "acknowledged it.  --json prints {\"alerts\": [...], \"firing\", \"pending\"}.\n"
+	  "Exit 0 when none fires, 1 when some alert fires, 2 on an error.\n" },
+	{ "ack", O_JSON | O_REASON, ARG_ALERT, cmd_ack,
+	  "Usage: vigil ack ALERT_ID --reason TEXT [--json]\n\n"
+	  "Acknowledge a firing alert (its ID from vigil alerts, or its fingerprint): it is\n"
+	  "no longer re-sent to the sinks (its resolve still is); who, when and why are\n"
+	  "recorded.  Needs the operator role.  Exit 0 done, 1 refused, 2 usage/connection.\n" },
+	{ "silence", O_JSON | O_REASON | O_RULE | O_NODE | O_GROUP | O_FOR, ARG_SILENCE, cmd_silence,
+	  "Usage: vigil silence add [--rule R] [--node N] [--group G] --for DURATION --reason TEXT\n"
+	  "       vigil silence list [--json]\n"
+	  "       vigil silence expire SILENCE_ID --reason TEXT\n\n"
+	  "A silence holds back the alerts it matches (each matcher left out matches\n"
+	  "anything; at least one is needed) until it expires: they are recorded and shown,\n"
+	  "not sent.  When it ends, alerts that still fire are sent then.  add and expire\n"
+	  "need the operator role.  Exit 0 done, 1 refused, 2 usage/connection.\n" },
 };
 
 static void usage(FILE *f)
@@ -173,6 +201,13 @@ static void usage(FILE *f)
 "  resume GROUP                           automatic failover again\n"
 "  maintenance NODE on|off [--for DURATION]  take a node out of candidacy\n"
 "  forget NODE                            remove an expected member of its group\n"
+"\n"
+"Alerts:\n"
+"  alerts [--firing | --all] [--json]     firing (or all recent) alerts\n"
+"  ack ALERT_ID --reason TEXT             acknowledge a firing alert\n"
+"  silence add [--rule R] [--node N] [--group G] --for D --reason TEXT\n"
+"  silence list [--json]                  silences in force\n"
+"  silence expire SILENCE_ID --reason TEXT   end a silence now\n"
 "  help [COMMAND]             this text, or a command's\n"
 "\n"
 "Options:\n"
@@ -202,7 +237,7 @@ static const struct command *find_command(const char *name)
 
 enum { OPT_COLLECTOR = 256, OPT_TOKEN, OPT_TIMEOUT, OPT_INSECURE, OPT_JSON, OPT_CSV, OPT_WIDE,
        OPT_FRAMES, OPT_LIMIT, OPT_KIND, OPT_GROUP, OPT_SINCE, OPT_UNTIL, OPT_TO, OPT_REASON,
-       OPT_DRYRUN, OPT_YES, OPT_FOR, OPT_FORCE };
+       OPT_DRYRUN, OPT_YES, OPT_FOR, OPT_FORCE, OPT_FIRING, OPT_ALL, OPT_RULE, OPT_NODE };
 
 static const struct option longopts[] = {
 	{ "collector", required_argument, NULL, OPT_COLLECTOR },
@@ -224,6 +259,10 @@ static const struct option longopts[] = {
 	{ "yes", no_argument, NULL, OPT_YES },
 	{ "for", required_argument, NULL, OPT_FOR },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "firing", no_argument, NULL, OPT_FIRING },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "rule", required_argument, NULL, OPT_RULE },
+	{ "node", required_argument, NULL, OPT_NODE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -247,7 +286,8 @@ static const char *opt_name(unsigned bit)
 {
 	static const char *const names[] = { "--json", "--csv", "--wide", "--limit", "--kind",
 					     "--group", "--since", "--until", "--frames", "--to",
-					     "--reason", "--dry-run", "--yes", "--for", "--force" };
+					     "--reason", "--dry-run", "--yes", "--for", "--force",
+					     "--firing", "--all", "--rule", "--node" };
 
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		if (bit == 1u << i)
@@ -331,6 +371,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			seen |= O_FOR;
 			break;
 		case OPT_UNTIL: until = optarg; seen |= O_UNTIL; break;
+		case OPT_FIRING: o->all = false; seen |= O_FIRING; break;
+		case OPT_ALL: o->all = true; seen |= O_ALL; break;
+		case OPT_RULE:
+		case OPT_NODE:
+			if (!name_is_valid(optarg, PROTO_NAME_MAX))
+				return bad("%s '%s': must match [A-Za-z0-9._-]{1,64}",
+					   c == OPT_RULE ? "--rule" : "--node", optarg);
+			util_strlcpy(c == OPT_RULE ? o->rule : o->node, optarg, sizeof o->rule);
+			seen |= c == OPT_RULE ? O_RULE : O_NODE;
+			break;
 		case 'h': help = true; break;
 		case 'V': printf("vigil %s\n", VIGIL_VERSION); exit(0);
 		default:
@@ -359,8 +409,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->cmd = find_command(cmdname);
 		if (!o->cmd)
 			return bad("unknown command '%s' (status, nodes, history, explain, report, at, "
-				   "failover, switchover, pause, resume, maintenance, forget, help)",
-				   cmdname);
+				   "failover, switchover, pause, resume, maintenance, forget, alerts, ack, "
+				   "silence, help)", cmdname);
 	}
 	if (help) {
 		if (o->cmd)
@@ -369,7 +419,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout);
 		exit(0);
 	}
-	if (o->arg2 && (!o->cmd || o->cmd->arg != ARG_NODE_ONOFF))
+	if (o->arg2 && (!o->cmd || (o->cmd->arg != ARG_NODE_ONOFF && o->cmd->arg != ARG_SILENCE)))
 		return bad("unexpected argument '%s'", o->arg2);
 	for (unsigned bit = 1; bit <= O_LAST; bit <<= 1) {
 		unsigned allowed = o->cmd ? o->cmd->opts : O_FRAMES;
@@ -380,6 +430,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->json && o->csv)
 		return bad("--json and --csv%s", ": choose one");
+	if ((seen & O_FIRING) && (seen & O_ALL))
+		return bad("--firing and --all%s", ": choose one");
 	switch (o->cmd ? o->cmd->arg : ARG_NONE) {
 	case ARG_NONE:
 		if (o->arg)
@@ -403,6 +455,43 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return bad("%s needs a TIME (2026-11-20T10:00Z, 2h, @MS)", o->cmd->name);
 		if (util_parse_time(o->arg, now, &o->arg_time, err, sizeof err))
 			return bad("%s", err);
+		break;
+	case ARG_ALERT:
+		if (!o->arg)
+			return bad("ack needs an ALERT_ID (the ID column of vigil alerts)%s", "");
+		if (!text_is_valid(o->arg, PROTO_ALERT_KEY_MAX))
+			return bad("alert '%s': must be an alert id or fingerprint", o->arg);
+		if (!o->reason[0])
+			return bad("ack needs --reason TEXT: say why (it is recorded with your name)%s", "");
+		break;
+	case ARG_SILENCE:
+		if (!o->arg || (strcmp(o->arg, "add") && strcmp(o->arg, "list") &&
+				strcmp(o->arg, "expire")))
+			return bad("silence needs add, list or expire%s", "");
+		if (strcmp(o->arg, "expire") == 0) {
+			if (!o->arg2 || util_parse_int(o->arg2, 1, 9007199254740992LL, &v))
+				return bad("silence expire needs a SILENCE_ID (the ID column of vigil silence "
+					   "list)%s", "");
+			o->arg_id = v;
+		} else if (o->arg2) {
+			return bad("unexpected argument '%s'", o->arg2);
+		}
+		if (strcmp(o->arg, "list") == 0) {
+			if (seen & ~O_JSON)
+				return bad("silence list takes only --json%s", "");
+			break;
+		}
+		if (strcmp(o->arg, "add") == 0) {
+			if (!o->rule[0] && !o->node[0] && !o->group[0])
+				return bad("silence add needs at least one of --rule, --node, --group%s", "");
+			if (!o->for_ms || o->for_ms < 1000)
+				return bad("silence add needs --for DURATION (at least 1s: 30m, 2h, 7d)%s", "");
+		} else if (seen & (O_RULE | O_NODE | O_GROUP | O_FOR)) {
+			return bad("silence expire takes only the id, --reason and --json%s", "");
+		}
+		if (!o->reason[0])
+			return bad("silence %s needs --reason TEXT: say why (it is recorded with your name)",
+				   o->arg);
 		break;
 	case ARG_GROUP:
 	case ARG_NODE:
@@ -1120,6 +1209,150 @@ static int cmd_act(const struct opts *o)
 	}
 	if (!o->dry_run && is_fo)
 		return follow_failover(o, o->arg, target);
+	return 0;
+}
+
+/* ---- alerts ----------------------------------------------------------- */
+
+static int cmd_alerts(const struct opts *o)
+{
+	static const char *const hdr[] = { "ID", "STATE", "SEVERITY", "RULE", "NODE", "GROUP",
+					   "SINCE (UTC)", "ACK", "SUMMARY" };
+	struct oper_msg q = { .type = OMSG_QUERY, .id = 1, .firing = !o->all, .limit = o->limit };
+	cJSON *root, *data;
+	const cJSON *r;
+	struct table *t;
+	struct jw w;
+	int n = 0, firing;
+
+	util_strlcpy(q.what, "alerts", sizeof q.what);
+	data = query(o, &q, &root);
+	if (!data)
+		return EXIT_USAGE;
+	firing = (int)jnum(data, "firing");
+	if (o->json) {
+		print_json(data);
+		cJSON_Delete(root);
+		return firing > 0 ? EXIT_NOT_ALIVE : 0;
+	}
+	t = table_new(9, hdr);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(data, "alerts")) {
+		char id[24], since[40], ack[PROTO_NAME_MAX + 8] = "";
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(r, "ack");
+		const char *state = jstr(r, "held")[0] ? jstr(r, "held") : jstr(r, "state");
+		const char *row[] = { id, state, jstr(r, "severity"), jstr(r, "rule"), jstr(r, "node"),
+				      jstr(r, "group"), since, ack, jstr(r, "summary") };
+
+		snprintf(id, sizeof id, "%.0f", jnum(r, "id"));
+		util_fmt_time((int64_t)jnum(r, "started_ms"), since, sizeof since);
+		if (cJSON_IsObject(a))
+			snprintf(ack, sizeof ack, "%s", jstr(a, "who"));
+		if (t)
+			table_add(t, row);
+		n++;
+	}
+	jw_init_dynamic(&w, 4096);
+	if (t && n)
+		table_render(t, &w);
+	else
+		jw_raw(&w, o->all ? "no alerts\n" : "no alert is firing\n", o->all ? 10 : 19);
+	print_buf(&w);
+	table_free(t);
+	cJSON_Delete(root);
+	return firing > 0 ? EXIT_NOT_ALIVE : 0;
+}
+
+/* Send an alert command; print the answer.  0 done, 1 refused, 2 no answer. */
+static int alert_command(const struct opts *o, const struct oper_msg *q)
+{
+	cJSON *root = command(o, q);
+	const cJSON *ok, *data, *err;
+	int rc;
+
+	if (!root)
+		return EXIT_USAGE;
+	ok = cJSON_GetObjectItemCaseSensitive(root, "ok");
+	data = cJSON_GetObjectItemCaseSensitive(root, "data");
+	err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	rc = cJSON_IsTrue(ok) ? 0 : EXIT_NOT_ALIVE;
+	if (o->json)
+		print_json(rc ? err : data);
+	else if (rc)
+		fprintf(stderr, "vigil: refused: %s\n", jstr(err, "message"));
+	else
+		printf("%s\n", jstr(data, "text"));
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int cmd_ack(const struct opts *o)
+{
+	struct oper_msg q;
+
+	memset(&q, 0, sizeof q);
+	q.type = OMSG_COMMAND;
+	q.id = 1;
+	util_strlcpy(q.verb, "ack", sizeof q.verb);
+	util_strlcpy(q.alert, o->arg, sizeof q.alert);
+	util_strlcpy(q.reason, o->reason, sizeof q.reason);
+	return alert_command(o, &q);
+}
+
+static int cmd_silence(const struct opts *o)
+{
+	static const char *const hdr[] = { "ID", "RULE", "NODE", "GROUP", "EXPIRES (UTC)", "AUTHOR",
+					   "REASON" };
+	struct oper_msg q;
+	cJSON *root, *data;
+	const cJSON *r;
+	struct table *t;
+	struct jw w;
+	int n = 0;
+
+	memset(&q, 0, sizeof q);
+	q.id = 1;
+	if (strcmp(o->arg, "add") == 0 || strcmp(o->arg, "expire") == 0) {
+		q.type = OMSG_COMMAND;
+		util_strlcpy(q.verb, strcmp(o->arg, "add") == 0 ? "silence_add" : "silence_expire",
+			     sizeof q.verb);
+		util_strlcpy(q.rule, o->rule, sizeof q.rule);
+		util_strlcpy(q.node, o->node, sizeof q.node);
+		util_strlcpy(q.group, o->group, sizeof q.group);
+		q.for_ms = o->for_ms;
+		q.silence_id = o->arg_id;
+		util_strlcpy(q.reason, o->reason, sizeof q.reason);
+		return alert_command(o, &q);
+	}
+	q.type = OMSG_QUERY;
+	util_strlcpy(q.what, "silences", sizeof q.what);
+	data = query(o, &q, &root);
+	if (!data)
+		return EXIT_USAGE;
+	if (o->json) {
+		print_json(data);
+		cJSON_Delete(root);
+		return 0;
+	}
+	t = table_new(7, hdr);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(data, "silences")) {
+		char id[24], until[40];
+		const char *row[] = { id, jstr(r, "rule"), jstr(r, "node"), jstr(r, "group"), until,
+				      jstr(r, "author"), jstr(r, "reason") };
+
+		snprintf(id, sizeof id, "%.0f", jnum(r, "id"));
+		util_fmt_time((int64_t)jnum(r, "expires_ms"), until, sizeof until);
+		if (t)
+			table_add(t, row);
+		n++;
+	}
+	jw_init_dynamic(&w, 4096);
+	if (t && n)
+		table_render(t, &w);
+	else
+		jw_raw(&w, "no silence is in force\n", 23);
+	print_buf(&w);
+	table_free(t);
+	cJSON_Delete(root);
 	return 0;
 }
 
