@@ -69,7 +69,7 @@ run_step() { # AGENTS INTERVAL_MS
 	"$BIN/vigil-swarm" --url "ws://127.0.0.1:$port" -n "$n" --interval-ms "$iv" \
 		--jitter-pct "$CAP_JITTER_PCT" --echo-every "$CAP_ECHO_EVERY" \
 		--source-addrs "$CAP_SOURCE_ADDRS" --connect-rate "$CAP_CONNECT_RATE" \
-		--prefix "c$n-$iv" --group-size 100 >"$BENCH_WORK/swarm-$name.json" \
+		--prefix "c$n-$iv" --group-size 50 >"$BENCH_WORK/swarm-$name.json" \
 		2>>"$BENCH_WORK/swarm-$name.log" &
 	spid=$!
 	BENCH_PIDS+=("$spid")

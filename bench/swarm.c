@@ -227,6 +227,10 @@ static int build_hello(struct swarm *sw, struct sagent *a, char *buf)
 	util_strlcpy(h.group, a->group, sizeof h.group);
 	util_strlcpy(h.version, VIGIL_VERSION, sizeof h.version);
 	util_strlcpy(h.boot_id, a->boot_id, sizeof h.boot_id);
+	/* simulated agents run no hooks: a leader the collector elected among
+	 * them would never confirm its promote, and the retries would load the
+	 * collector with work no real cluster makes */
+	h.no_failover = true;
 	return proto_encode_hello(buf, TX_MAX, &h);
 }
 
@@ -1104,7 +1108,9 @@ static void usage(FILE *f)
 "  --interval-ms N      heartbeat interval, 50..60000 (default 1000)\n"
 "  --jitter-pct P       each interval varies by up to +-P %% (default 0)\n"
 "  --prefix NAME        node names NAME-00000, NAME-00001, ... (default swarm)\n"
-"  --group-size N       nodes per group NAME-g0, NAME-g1, ... (default 100)\n"
+"  --group-size N       nodes per group NAME-g0, NAME-g1, ..., 1..64 (the\n"
+"                       collector's most members per group; default 50)\n"
+"                       Every agent says no_failover: none runs hooks\n"
 "  --source-addrs K     spread connections over 127.0.0.1 .. 127.0.0.K\n"
 "                       (default 1; each source address can hold about as\n"
 "                       many connections to one collector as the ephemeral\n"
@@ -1226,7 +1232,7 @@ static int parse_args(struct swarm *sw, int argc, char **argv)
 					return bad("--prefix", optarg, "1..30 characters of [A-Za-z0-9._-]");
 			util_strlcpy(sw->prefix, optarg, sizeof sw->prefix);
 			break;
-		case O_GROUP_SIZE: rc = int_opt("--group-size", optarg, 1, 1000000, &sw->group_size); break;
+		case O_GROUP_SIZE: rc = int_opt("--group-size", optarg, 1, 64, &sw->group_size); break;
 		case O_SRC: rc = int_opt("--source-addrs", optarg, 1, 64, &sw->source_addrs); break;
 		case O_ECHO: rc = int_opt("--echo-every", optarg, 0, 1000000, &sw->echo_every); break;
 		case O_PAUSE_EVERY: rc = dbl_opt("--pause-every", optarg, &sw->pause_every_s); break;
@@ -1336,7 +1342,7 @@ int main(int argc, char **argv)
 	ws_url_parse("ws://127.0.0.1:7070", &sw->url, err, sizeof err);
 	sw->n = 100;
 	sw->interval_ms = 1000;
-	sw->group_size = 100;
+	sw->group_size = 50;
 	sw->source_addrs = 1;
 	sw->echo_every = 10;
 	sw->pause_ms = 3000;
