@@ -43,7 +43,7 @@ TEST_SRC = tests/check_main.c tests/check_proto.c tests/check_store.c tests/chec
            tests/check_phi.c tests/check_core.c tests/check_health.c tests/check_auth.c \
            tests/check_table.c tests/check_outbox.c tests/check_sysmetrics.c tests/check_backoff.c \
            tests/check_urls.c tests/check_checks.c tests/check_statsd.c tests/check_groups.c \
-           tests/check_lease.c tests/check_sim.c tests/check_hooks.c tests/check_alerts.c tests/check_config.c tests/check_sinks.c tests/check_dash.c
+           tests/check_lease.c tests/check_sim.c tests/check_hooks.c tests/check_alerts.c tests/check_config.c tests/check_sinks.c tests/check_dash.c tests/check_alerts_store.c
 UNIT_SRC = $(TEST_SRC) $(PROTO_SRC) $(COMMON_SRC) $(STORE_SRC) $(CORE_SRC) $(AGENTLIB_SRC) $(TUILIB_SRC)
 
 # BUILD and BIN may be overridden (make BUILD=build-x BIN=bin-x) so that two

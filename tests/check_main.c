@@ -28,6 +28,7 @@ int main(void)
 	srunner_add_suite(sr, alerts_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, sinks_suite());
+	srunner_add_suite(sr, alerts_store_suite());
 	srunner_run_all(sr, CK_ENV);
 	nf = srunner_ntests_failed(sr);
 	srunner_free(sr);

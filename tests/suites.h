@@ -27,5 +27,6 @@ Suite *dash_suite(void);
 Suite *alerts_suite(void);
 Suite *config_suite(void);
 Suite *sinks_suite(void);
+Suite *alerts_store_suite(void);
 
 #endif
