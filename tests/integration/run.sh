@@ -7,8 +7,10 @@ passed=0
 failed=0
 for t in ${VIGIL_TESTS:-t_*.sh}; do   # VIGIL_TESTS="t_a.sh t_b.sh": only those
 	echo "-- $t"
+	t0=$SECONDS
 	out=$(timeout 240 bash "$t" 2>&1)
 	rc=$?
+	times="$times ${t%.sh}=$((SECONDS - t0))s"
 	echo "$out" | grep -v '^RESULT '
 	res=$(echo "$out" | grep '^RESULT ' | tail -1)
 	if [ -n "$res" ]; then
@@ -21,5 +23,5 @@ for t in ${VIGIL_TESTS:-t_*.sh}; do   # VIGIL_TESTS="t_a.sh t_b.sh": only those
 		failed=$((failed + 1))
 	fi
 done
-echo "integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed (${SECONDS}s:$times)"
 [ $failed -eq 0 ]
