@@ -5,6 +5,7 @@ set -u
 cd "$(dirname "$0")"
 passed=0
 failed=0
+times=""
 for t in ${VIGIL_TESTS:-t_*.sh}; do   # VIGIL_TESTS="t_a.sh t_b.sh": only those
 	echo "-- $t"
 	t0=$SECONDS
