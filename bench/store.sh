@@ -21,6 +21,7 @@
 : "${REPORT_NODES:=100}"           # nodes in the report database
 : "${REPORT_DAYS:=30}"             # days of history per node, and the window
 : "${INDEX_EXPERIMENT:=0}"         # 1: also time everything with events(grp, ts_ms)
+: "${PARTS:=insert,history,report}" # e.g. PARTS=insert for a quick insert-only run
 : "${STORE_BENCH_DIR:=/tmp}"
 : "${BENCH_MD:=/dev/stdout}"
 
@@ -39,7 +40,7 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT" "$ROOT/bench/store_bench.c" \
 	$(pkg-config --cflags --libs sqlite3) -lpthread -lm -o "$BIN" || exit 2
 
 ARGS=(-d "$DIR" -t "$TRIALS" -r "$INSERT_ROWS" -e "$EVENTS" -n "$NODES" -q "$QUERIES"
-	-R "$REPORT_NODES" -D "$REPORT_DAYS")
+	-R "$REPORT_NODES" -D "$REPORT_DAYS" -p "$PARTS")
 [ "$INDEX_EXPERIMENT" = 1 ] && ARGS+=(-x)
 
 T0=$(now_ms)
@@ -50,6 +51,7 @@ SECS=$(( ($(now_ms) - T0) / 1000 ))
 CMD="TRIALS=$TRIALS INSERT_ROWS=$INSERT_ROWS EVENTS=$EVENTS NODES=$NODES QUERIES=$QUERIES"
 CMD="$CMD REPORT_NODES=$REPORT_NODES REPORT_DAYS=$REPORT_DAYS"
 [ "$INDEX_EXPERIMENT" = 1 ] && CMD="$CMD INDEX_EXPERIMENT=1"
+[ "$PARTS" != insert,history,report ] && CMD="$CMD PARTS=$PARTS"
 {
 	echo "## Store"
 	echo

@@ -7,7 +7,7 @@
  *
  * Usage: store_bench -d DIR [-t TRIALS] [-r INSERT_ROWS] [-e EVENTS]
  *                    [-n NODES] [-q QUERIES] [-R REPORT_NODES]
- *                    [-D REPORT_DAYS] [-x]
+ *                    [-D REPORT_DAYS] [-x] [-p PARTS]
  *
  *   insert   TRIALS x INSERT_ROWS state events with evidence, NODES nodes
  *            (then 100 nodes, for comparison),
@@ -22,8 +22,10 @@
  *   report   REPORT_NODES nodes with REPORT_DAYS days of history (3 outages
  *            and 2 suspect blips per node per day, hourly agent events),
  *            then store_report() over the whole window, 20 times.
+ *   -p       which parts to run, comma-separated: insert, history, report
+ *            (default all three; the table shows "-" for parts not run).
  *   -x       the index experiment: also time the query shapes and the
- *            inserts without events(grp, ts_ms), and with events(kind, ts_ms)
+ *            inserts without events(grp_id, ts_ms), and with events(kind, ts_ms)
  *            added.
  *
  * Prints a Markdown table on stdout (bench/store.sh adds the heading),
@@ -61,7 +63,24 @@ struct opts {
 	int report_nodes;
 	int report_days;
 	bool extra;
+	const char *parts;
 };
+
+/* Whether part is in the -p list (all parts without one). */
+static bool part_on(const struct opts *o, const char *part)
+{
+	const char *p = o->parts;
+	size_t n = strlen(part);
+
+	if (!p)
+		return true;
+	while ((p = strstr(p, part))) {
+		if ((p == o->parts || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return false;
+}
 
 static double mono_ms(void)
 {
@@ -292,6 +311,25 @@ static void bulk_group(int node_i, char *group, size_t size)
 		snprintf(group, size, "grp-%02d", node_i / 50);
 }
 
+/* names.id of name (schema v4: events refer to nodes and groups by it),
+ * inserting it if new. */
+static int64_t name_id(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO names(name) VALUES(?1) ON CONFLICT(name)"
+			       " DO UPDATE SET name = name RETURNING id", -1, &st,
+			       NULL) != SQLITE_OK)
+		die("prepare: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		die("names: %s", sqlite3_errmsg(db));
+	id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
 /* events rows for nodes nodes over 30 days, ts increasing, with direct
  * INSERTs in transactions of 500k rows; the events indexes are dropped for
  * the load and rebuilt. */
@@ -299,6 +337,8 @@ static void build_history(const char *path, long events, int nodes, int64_t t0)
 {
 	char **index_sql = NULL;
 	char **index_name = NULL;
+	int64_t *node_ids = NULL;
+	int64_t *grp_ids = NULL;
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
 	uint64_t seed = 0x2545f4914f6cdd1dULL;
@@ -322,7 +362,7 @@ static void build_history(const char *path, long events, int nodes, int64_t t0)
 
 	/* Keep the index definitions, drop them, load, rebuild. */
 	if (sqlite3_prepare_v2(db, "SELECT sql, name FROM sqlite_master WHERE type = 'index'"
-			       " AND tbl_name = 'events' AND sql IS NOT NULL", -1, &st,
+			       " AND tbl_name = 'event_log' AND sql IS NOT NULL", -1, &st,
 			       NULL) != SQLITE_OK)
 		die("prepare: %s", sqlite3_errmsg(db));
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -341,7 +381,19 @@ static void build_history(const char *path, long events, int nodes, int64_t t0)
 	}
 	free(index_name);
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO events(ts_ms, node, grp, kind, from_state,"
+	node_ids = calloc((size_t)nodes, sizeof(*node_ids));
+	grp_ids = calloc((size_t)nodes, sizeof(*grp_ids));
+	if (!node_ids || !grp_ids)
+		die("out of memory");
+	exec_or_die(db, "BEGIN");
+	for (i = 0; i < nodes; i++) {
+		snprintf(node, sizeof(node), "node-%04ld", i);
+		bulk_group((int)i, group, sizeof(group));
+		node_ids[i] = name_id(db, node);
+		grp_ids[i] = name_id(db, group);
+	}
+	exec_or_die(db, "COMMIT");
+	if (sqlite3_prepare_v2(db, "INSERT INTO event_log(ts_ms, node_id, grp_id, kind, from_state,"
 			       " to_state, rule, phi, mean_ms, sd_ms, samples, hb_age_ms, detail)"
 			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 			       -1, &st, NULL) != SQLITE_OK)
@@ -351,11 +403,9 @@ static void build_history(const char *path, long events, int nodes, int64_t t0)
 		r = rnd(&seed);
 		node_i = (int)(r % (uint64_t)nodes);
 		kind = bulk_kind(r >> 16);
-		snprintf(node, sizeof(node), "node-%04d", node_i);
-		bulk_group(node_i, group, sizeof(group));
 		sqlite3_bind_int64(st, 1, t0 + i * step);
-		sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, node_ids[node_i]);
+		sqlite3_bind_int64(st, 3, grp_ids[node_i]);
 		sqlite3_bind_text(st, 4, bulk_kinds[kind], -1, SQLITE_STATIC);
 		if (kind == 0) {
 			sqlite3_bind_text(st, 5, "alive", -1, SQLITE_STATIC);
@@ -394,6 +444,8 @@ static void build_history(const char *path, long events, int nodes, int64_t t0)
 	}
 	exec_or_die(db, "COMMIT");
 	sqlite3_finalize(st);
+	free(node_ids);
+	free(grp_ids);
 	say("history: %ld rows loaded in %.1f s; rebuilding %d indexes", events,
 	    (mono_ms() - t) / 1e3, nidx);
 	for (i = 0; i < nidx; i++) {
@@ -591,6 +643,8 @@ static long build_report_db(const char *path, int nodes, int days, int64_t since
 {
 	struct ev *v = NULL;
 	struct ev *e;
+	int64_t *node_ids = NULL;
+	int64_t *grp_ids = NULL;
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
 	uint64_t seed = 0x853c49e6748fea9bULL;
@@ -644,17 +698,25 @@ static long build_report_db(const char *path, int nodes, int days, int64_t since
 	store_close(open_or_die(path));
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		die("%s: cannot open", path);
-	if (sqlite3_prepare_v2(db, "INSERT INTO events(ts_ms, node, grp, kind, to_state,"
+	node_ids = calloc((size_t)nodes, sizeof(*node_ids));
+	grp_ids = calloc((size_t)nodes, sizeof(*grp_ids));
+	if (!node_ids || !grp_ids)
+		die("out of memory");
+	exec_or_die(db, "BEGIN");
+	for (x = 0; x < nodes; x++) {
+		snprintf(node, sizeof(node), "node-%04d", x);
+		snprintf(group, sizeof(group), "grp-%02d", x / 10);
+		node_ids[x] = name_id(db, node);
+		grp_ids[x] = name_id(db, group);
+	}
+	if (sqlite3_prepare_v2(db, "INSERT INTO event_log(ts_ms, node_id, grp_id, kind, to_state,"
 			       " rule, hb_age_ms, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 			       " 'generated')", -1, &st, NULL) != SQLITE_OK)
 		die("prepare: %s", sqlite3_errmsg(db));
-	exec_or_die(db, "BEGIN");
 	for (i = 0; i < n; i++) {
-		snprintf(node, sizeof(node), "node-%04d", v[i].node);
-		snprintf(group, sizeof(group), "grp-%02d", v[i].node / 10);
 		sqlite3_bind_int64(st, 1, v[i].ts);
-		sqlite3_bind_text(st, 2, node, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, group, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, node_ids[v[i].node]);
+		sqlite3_bind_int64(st, 3, grp_ids[v[i].node]);
 		sqlite3_bind_text(st, 4, v[i].kind, -1, SQLITE_STATIC);
 		if (v[i].to)
 			sqlite3_bind_text(st, 5, v[i].to, -1, SQLITE_STATIC);
@@ -672,6 +734,8 @@ static long build_report_db(const char *path, int nodes, int days, int64_t since
 	exec_or_die(db, "COMMIT");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	free(node_ids);
+	free(grp_ids);
 	free(v);
 	return n;
 }
@@ -742,9 +806,9 @@ struct variant {
 };
 
 static const struct variant variants[] = {
-	{ "without events(grp, ts_ms)", "DROP INDEX events_grp_ts",
-	  "CREATE INDEX events_grp_ts ON events(grp, ts_ms)" },
-	{ "plus events(kind, ts_ms)", "CREATE INDEX events_kind_ts ON events(kind, ts_ms)",
+	{ "without events(grp_id, ts_ms)", "DROP INDEX events_grp_ts",
+	  "CREATE INDEX events_grp_ts ON event_log(grp_id, ts_ms)" },
+	{ "plus events(kind, ts_ms)", "CREATE INDEX events_kind_ts ON event_log(kind, ts_ms)",
 	  "DROP INDEX events_kind_ts" },
 };
 #define NVARIANTS ((int)(sizeof(variants) / sizeof(variants[0])))
@@ -804,7 +868,7 @@ int main(int argc, char **argv)
 	int c;
 	int v;
 
-	while ((c = getopt(argc, argv, "d:t:r:e:n:q:R:D:x")) != -1) {
+	while ((c = getopt(argc, argv, "d:t:r:e:n:q:R:D:xp:")) != -1) {
 		switch (c) {
 		case 'd': o.dir = optarg; break;
 		case 't': o.trials = atoi(optarg); break;
@@ -815,7 +879,9 @@ int main(int argc, char **argv)
 		case 'R': o.report_nodes = atoi(optarg); break;
 		case 'D': o.report_days = atoi(optarg); break;
 		case 'x': o.extra = true; break;
-		default: die("usage: store_bench -d DIR [-t N] [-r N] [-e N] [-n N] [-q N] [-R N] [-D N] [-x]");
+		case 'p': o.parts = optarg; break;
+		default: die("usage: store_bench -d DIR [-t N] [-r N] [-e N] [-n N] [-q N] [-R N] [-D N] [-x]"
+			    " [-p insert,history,report]");
 		}
 	}
 	if (!o.dir || o.trials < 1 || o.insert_rows < 1 || o.events < 1000 ||
@@ -824,53 +890,68 @@ int main(int argc, char **argv)
 	nx = o.extra ? NVARIANTS : 0;
 
 	say("sqlite %s; insert: %d x %ld rows", sqlite3_libversion(), o.trials, o.insert_rows);
-	ins = bench_insert(&o, NULL);
-	o100 = o;
-	o100.nodes = 100;
-	ins100 = bench_insert(&o100, NULL);
+	memset(&ins, 0, sizeof(ins));
+	memset(&ins100, 0, sizeof(ins100));
+	memset(&rep, 0, sizeof(rep));
+	big_mb = 0;
+	if (part_on(&o, "insert")) {
+		ins = bench_insert(&o, NULL);
+		o100 = o;
+		o100.nodes = 100;
+		ins100 = bench_insert(&o100, NULL);
+	}
 
 	snprintf(path, sizeof(path), "%s/history.db", o.dir);
 	t0 = wall_ms() - 31 * DAY_MS;
-	build_history(path, o.events, o.nodes, t0);
-	big_mb = file_mb(path);
-	bench_shapes(path, &o, t0, sh);
-	for (v = 0; v < nx; v++) {
-		say("variant: %s", variants[v].name);
-		exec_on(path, variants[v].apply);
-		bench_shapes(path, &o, t0, shx[v]);
-		exec_on(path, variants[v].undo);
-		ins_x[v] = bench_insert(&o, variants[v].apply);
+	if (part_on(&o, "history")) {
+		build_history(path, o.events, o.nodes, t0);
+		big_mb = file_mb(path);
+		bench_shapes(path, &o, t0, sh);
+		for (v = 0; v < nx; v++) {
+			say("variant: %s", variants[v].name);
+			exec_on(path, variants[v].apply);
+			bench_shapes(path, &o, t0, shx[v]);
+			exec_on(path, variants[v].undo);
+			ins_x[v] = bench_insert(&o, variants[v].apply);
+		}
+		remove_db(path);
 	}
-	remove_db(path);
-	rep = bench_report(&o);
+	if (part_on(&o, "report"))
+		rep = bench_report(&o);
 
 	printf("| measure | result | goal | |\n|---|---|---|---|\n");
-	printf("| sustained insert through the writer thread: %ld state events with evidence,"
-	       " %d nodes, median of %d trials | **%.0f rows/s** (min %.0f, max %.0f; %.0f rows"
-	       " per commit) | >= 200,000 rows/s | %s |\n",
-	       o.insert_rows, o.nodes, o.trials, ins.rate_p50, ins.rate_min, ins.rate_max,
-	       ins.batch_rows, met(ins.rate_p50 >= 200000));
-	printf("| the same with 100 nodes | %.0f rows/s (min %.0f, max %.0f) | >= 200,000 rows/s"
-	       " | %s |\n", ins100.rate_p50, ins100.rate_min, ins100.rate_max,
-	       met(ins100.rate_p50 >= 200000));
-	printf("| one node's history page (limit 50, newest first) over %ld events for %d"
-	       " nodes, %d random nodes | **p50 %.3f ms, p99 %.3f ms** | < 10 ms | %s |\n",
-	       o.events, o.nodes, sh[SH_NODE].runs, sh[SH_NODE].p50, sh[SH_NODE].p99,
-	       met(sh[SH_NODE].p99 < 10));
-	printf("| %d-day report over %d nodes (%ld events: 3 outages and 2 suspect blips per"
-	       " node per day, hourly agent events), 20 runs | **p50 %.1f ms, p99 %.1f ms**"
-	       " | < 200 ms | %s |\n",
-	       o.report_days, o.report_nodes, rep.events, rep.p50, rep.p99,
-	       met(rep.p99 < 200));
-	printf("| database size per million events | **%.0f MB** through the writer (state"
-	       " events with evidence); %.0f MB for the %ld-event mix | | |\n",
-	       ins.mb_per_million, big_mb / ((double)o.events / 1e6), o.events);
+	if (part_on(&o, "insert")) {
+		printf("| sustained insert through the writer thread: %ld state events with"
+		       " evidence, %d nodes, median of %d trials | **%.0f rows/s** (min %.0f,"
+		       " max %.0f; %.0f rows per commit) | >= 200,000 rows/s | %s |\n",
+		       o.insert_rows, o.nodes, o.trials, ins.rate_p50, ins.rate_min,
+		       ins.rate_max, ins.batch_rows, met(ins.rate_p50 >= 200000));
+		printf("| the same with 100 nodes | %.0f rows/s (min %.0f, max %.0f) |"
+		       " >= 200,000 rows/s | %s |\n", ins100.rate_p50, ins100.rate_min,
+		       ins100.rate_max, met(ins100.rate_p50 >= 200000));
+	}
+	if (part_on(&o, "history"))
+		printf("| one node's history page (limit 50, newest first) over %ld events for"
+		       " %d nodes, %d random nodes | **p50 %.3f ms, p99 %.3f ms** | < 10 ms"
+		       " | %s |\n", o.events, o.nodes, sh[SH_NODE].runs, sh[SH_NODE].p50,
+		       sh[SH_NODE].p99, met(sh[SH_NODE].p99 < 10));
+	if (part_on(&o, "report"))
+		printf("| %d-day report over %d nodes (%ld events: 3 outages and 2 suspect"
+		       " blips per node per day, hourly agent events), 20 runs | **p50 %.1f ms,"
+		       " p99 %.1f ms** | < 200 ms | %s |\n", o.report_days, o.report_nodes,
+		       rep.events, rep.p50, rep.p99, met(rep.p99 < 200));
+	if (part_on(&o, "insert") && part_on(&o, "history"))
+		printf("| database size per million events | **%.0f MB** through the writer"
+		       " (state events with evidence); %.0f MB for the %ld-event mix | | |\n",
+		       ins.mb_per_million, big_mb / ((double)o.events / 1e6), o.events);
 	for (v = 0; v < nx; v++)
 		printf("| insert rate %s (%d nodes) | %.0f rows/s (min %.0f, max %.0f) | | |\n",
 		       variants[v].name, o.nodes, ins_x[v].rate_p50, ins_x[v].rate_min,
 		       ins_x[v].rate_max);
-	print_shapes(sh, shx, nx, o.events, o.nodes);
-	printf("\nReport sanity: %d nodes, mean availability %.3f %%, %.1f failures per"
-	       " node in the window.\n", rep.rows, rep.avail, rep.failures);
+	if (part_on(&o, "history"))
+		print_shapes(sh, shx, nx, o.events, o.nodes);
+	if (part_on(&o, "report"))
+		printf("\nReport sanity: %d nodes, mean availability %.3f %%, %.1f failures"
+		       " per node in the window.\n", rep.rows, rep.avail, rep.failures);
 	return 0;
 }

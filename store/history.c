@@ -7,11 +7,14 @@
  * (the reports, store_at) run in one read transaction, so they see one
  * snapshot.
  *
- * Indexes they rely on (store.c's migrations): events(node, ts_ms) for one
+ * Events refer to their node and group by names.id (schema v4): filters
+ * look the id up with a constant subquery, rows read the name back.
+ *
+ * Indexes they rely on (store.c's migrations): events(node_id, ts_ms) for one
  * node's page, node_known, the report and store_at (a node's state events
  * are found among its events: a per-node index of state events only cost
  * 40 % of the insert rate, see bench/store.sh); events(ts_ms) for pages
- * across nodes; events(grp, ts_ms) for a group's pages and group_known;
+ * across nodes; events(grp_id, ts_ms) for a group's pages and group_known;
  * events_rare_ts for pages of rare kinds only; failovers(grp, started_ms)
  * for the failover report.
  *
@@ -36,22 +39,29 @@
  * since. */
 #define HISTORY_BACK_MAX 10000
 
+/* Nodes are walked by their names.id (events_node_ts); the name "" (the
+ * collector's own events) is skipped, as it always was. */
 static const char sql_next_state_node[] =
-	"SELECT node FROM events WHERE node > ?1 ORDER BY node LIMIT 1";
+	"SELECT node_id, (SELECT name FROM names WHERE names.id = event_log.node_id)"
+	" FROM event_log WHERE node_id > ?1 ORDER BY node_id LIMIT 1";
 
 static const char sql_state_before[] =
-	"SELECT ts_ms, to_state, hb_age_ms, grp FROM events"
-	" WHERE kind = 'state' AND node = ?1 AND ts_ms < ?2"
+	"SELECT ts_ms, to_state, hb_age_ms, grp_id FROM event_log"
+	" WHERE kind = 'state' AND node_id = ?1 AND ts_ms < ?2"
 	" ORDER BY ts_ms DESC, id DESC";
 
 static const char sql_state_window[] =
-	"SELECT ts_ms, to_state, hb_age_ms, grp FROM events"
-	" WHERE kind = 'state' AND node = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3"
+	"SELECT ts_ms, to_state, hb_age_ms, grp_id FROM event_log"
+	" WHERE kind = 'state' AND node_id = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3"
 	" ORDER BY ts_ms, id";
 
+static const char sql_name_of[] =
+	"SELECT name FROM names WHERE id = ?1";
+
 static const char sql_state_at[] =
-	"SELECT ts_ms, grp, to_state, rule FROM events"
-	" WHERE kind = 'state' AND node = ?1 AND ts_ms <= ?2"
+	"SELECT ts_ms, (SELECT name FROM names WHERE names.id = event_log.grp_id),"
+	" to_state, rule FROM event_log"
+	" WHERE kind = 'state' AND node_id = ?1 AND ts_ms <= ?2"
 	" ORDER BY ts_ms DESC, id DESC LIMIT 1";
 
 /* Copy a possibly NULL column into dst (NULL reads back as ""). */
@@ -148,7 +158,7 @@ static bool all_rare(const char *const *kinds, int n)
 int store_history(struct store *s, const struct history_filter *f,
 		  store_event_cb cb, void *arg)
 {
-	char sql[640 + HISTORY_KINDS_MAX * 4];
+	char sql[800 + HISTORY_KINDS_MAX * 4];
 	char kind_buf[HISTORY_KINDS_MAX * (STORE_STATE_MAX + 2) + 1];
 	const char *kinds[HISTORY_KINDS_MAX];
 	struct store_event e;
@@ -174,11 +184,12 @@ int store_history(struct store *s, const struct history_filter *f,
 	/* Only the filters in use, so SQLite can pick events(node, ts_ms),
 	 * events(ts_ms) or, for rare kinds, events_rare_ts; all end in the
 	 * rowid, which orders ties without a sort. */
-	strcpy(sql, "SELECT " STORE_SQL_EVENT_COLUMNS " FROM events WHERE 1");
+	strcpy(sql, "SELECT " STORE_SQL_EVENT_COLUMNS " FROM event_log WHERE 1");
 	if (is_set(f->node))
-		strcat(sql, " AND node = ?");
+		strcat(sql, " AND node_id = " STORE_SQL_NAME_ID);
 	if (is_set(f->group))           /* by node if both: '+' hides grp's index */
-		strcat(sql, is_set(f->node) ? " AND +grp = ?" : " AND grp = ?");
+		strcat(sql, is_set(f->node) ? " AND +grp_id = " STORE_SQL_NAME_ID :
+		       " AND grp_id = " STORE_SQL_NAME_ID);
 	if (nkinds && all_rare(kinds, nkinds))
 		strcat(sql, " AND " STORE_SQL_RARE_KINDS);
 	if (nkinds == 1)
@@ -247,7 +258,7 @@ int store_event_get(struct store *s, int64_t id, struct store_event *out)
 	rc = -EIO;
 	db = store_reader_begin(s);
 	if (sqlite3_prepare_v2(db, "SELECT " STORE_SQL_EVENT_COLUMNS
-			       " FROM events WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
+			       " FROM event_log WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
 		goto out_finalize;
 	step = sqlite3_step(st);
@@ -300,7 +311,8 @@ int store_node_known(struct store *s, const char *node)
 {
 	static const char *const sqls[] = {
 		"SELECT 1 FROM nodes WHERE name = ?1",
-		"SELECT 1 FROM events WHERE node = ?1 LIMIT 1",
+		"SELECT 1 FROM event_log WHERE node_id ="
+		" (SELECT id FROM names WHERE name = ?1) LIMIT 1",
 	};
 
 	if (!s || !is_set(node))
@@ -314,7 +326,8 @@ int store_group_known(struct store *s, const char *group)
 		"SELECT 1 FROM nodes WHERE grp = ?1 LIMIT 1",
 		"SELECT 1 FROM groups WHERE name = ?1",
 		"SELECT 1 FROM failovers WHERE grp = ?1 LIMIT 1",
-		"SELECT 1 FROM events WHERE grp = ?1 LIMIT 1",
+		"SELECT 1 FROM event_log WHERE grp_id ="
+		" (SELECT id FROM names WHERE name = ?1) LIMIT 1",
 	};
 
 	if (!s || !is_set(group))
@@ -445,7 +458,7 @@ struct timeline {
 	struct history_transition *t;
 	int n;
 	int cap;
-	char group[STORE_NAME_MAX + 1];
+	int64_t grp_id;                 /* names.id of the last one's group */
 };
 
 /* Append the current row (ts_ms, to_state, hb_age_ms, ...) to tl. */
@@ -465,9 +478,9 @@ static int timeline_push(struct timeline *tl, sqlite3_stmt *st)
 
 /* The node's state events that matter for [since, until]: back from since
  * to the start of an outage running at since (or just the state at since),
- * then the window.  Fills tl->group with the group of the last one. */
+ * then the window.  Fills tl->grp_id with the group of the last one. */
 static int timeline_load(sqlite3_stmt *before, sqlite3_stmt *window,
-			 const char *node, int64_t since_ms, int64_t until_ms,
+			 int64_t node_id, int64_t since_ms, int64_t until_ms,
 			 struct timeline *tl)
 {
 	struct history_transition x;
@@ -476,13 +489,13 @@ static int timeline_load(sqlite3_stmt *before, sqlite3_stmt *window,
 	int rc = -EIO;
 
 	tl->n = 0;
-	tl->group[0] = '\0';
-	if (sqlite3_bind_text(before, 1, node, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	tl->grp_id = 0;
+	if (sqlite3_bind_int64(before, 1, node_id) != SQLITE_OK ||
 	    sqlite3_bind_int64(before, 2, since_ms) != SQLITE_OK)
 		goto out_reset;
 	while ((step = sqlite3_step(before)) == SQLITE_ROW) {
 		if (tl->n == 0)
-			column_copy(before, 3, tl->group, sizeof(tl->group));
+			tl->grp_id = sqlite3_column_int64(before, 3);
 		if (timeline_push(tl, before)) {
 			rc = -ENOMEM;
 			goto out_reset;
@@ -499,7 +512,7 @@ static int timeline_load(sqlite3_stmt *before, sqlite3_stmt *window,
 		tl->t[tl->n - 1 - i] = x;
 	}
 
-	if (sqlite3_bind_text(window, 1, node, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	if (sqlite3_bind_int64(window, 1, node_id) != SQLITE_OK ||
 	    sqlite3_bind_int64(window, 2, since_ms) != SQLITE_OK ||
 	    sqlite3_bind_int64(window, 3, until_ms) != SQLITE_OK)
 		goto out_reset;
@@ -508,7 +521,7 @@ static int timeline_load(sqlite3_stmt *before, sqlite3_stmt *window,
 			rc = -ENOMEM;
 			goto out_reset;
 		}
-		column_copy(window, 3, tl->group, sizeof(tl->group));
+		tl->grp_id = sqlite3_column_int64(window, 3);
 	}
 	if (step == SQLITE_DONE)
 		rc = 0;
@@ -518,23 +531,45 @@ out_reset:
 	return rc;
 }
 
-/* The next node after prev (NULL: the first) with a state event, into
- * node.  1 found, 0 no more, -EIO. */
-static int next_state_node(sqlite3_stmt *st, const char *prev, char *node,
-			   size_t size)
+/* The next node with an event after *id (0: the first), skipping the
+ * collector's "": *id and its name into node.  1 found, 0 no more, -EIO. */
+static int next_state_node(sqlite3_stmt *st, int64_t *id, char *node, size_t size)
+{
+	int step;
+	int rc;
+
+	do {
+		rc = -EIO;
+		if (sqlite3_bind_int64(st, 1, *id) != SQLITE_OK)
+			goto out_reset;
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			*id = sqlite3_column_int64(st, 0);
+			column_copy(st, 1, node, size);
+			rc = 1;
+		} else if (step == SQLITE_DONE) {
+			rc = 0;
+		}
+out_reset:
+		sqlite3_reset(st);
+	} while (rc == 1 && !node[0]);
+	return rc;
+}
+
+/* The name with names.id id into v ("" if none).  0 or -EIO. */
+static int name_of(sqlite3_stmt *st, int64_t id, char *v, size_t size)
 {
 	int step;
 	int rc = -EIO;
 
-	if (sqlite3_bind_text(st, 1, prev ? prev : "", -1, SQLITE_TRANSIENT) != SQLITE_OK)
+	v[0] = '\0';
+	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
 		goto out_reset;
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		column_copy(st, 0, node, size);
-		rc = 1;
-	} else if (step == SQLITE_DONE) {
+	if (step == SQLITE_ROW)
+		column_copy(st, 0, v, size);
+	if (step == SQLITE_ROW || step == SQLITE_DONE)
 		rc = 0;
-	}
 out_reset:
 	sqlite3_reset(st);
 	return rc;
@@ -578,13 +613,15 @@ int store_report(struct store *s, int64_t since_ms, int64_t until_ms,
 		 const char *group, struct node_report **out, int *n)
 {
 	static const char *const sqls[] = {
-		sql_next_state_node, sql_state_before, sql_state_window,
+		sql_next_state_node, sql_state_before, sql_state_window, sql_name_of,
 	};
 	sqlite3_stmt *st[ARRAY_SIZE(sqls)] = { NULL };
 	struct timeline tl = { 0 };
 	struct node_report *rows = NULL;
 	struct node_report *r;
 	char node[STORE_NAME_MAX + 1];
+	char grp[STORE_NAME_MAX + 1];
+	int64_t node_id = 0;
 	int64_t now = now_ms();
 	sqlite3 *db;
 	int cap = 0;
@@ -608,14 +645,17 @@ int store_report(struct store *s, int64_t since_ms, int64_t until_ms,
 		goto out_end;
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto out_finalize;
-	node[0] = '\0';
-	while ((found = next_state_node(st[0], node, node, sizeof(node))) == 1) {
-		rc = timeline_load(st[1], st[2], node, since_ms, until_ms, &tl);
+	while ((found = next_state_node(st[0], &node_id, node, sizeof(node))) == 1) {
+		rc = timeline_load(st[1], st[2], node_id, since_ms, until_ms, &tl);
 		if (rc)
 			goto out_commit;
 		rc = -EIO;
-		if (tl.n == 0 || (is_set(group) && strcmp(tl.group, group)))
-			continue;       /* nothing at or before until, or elsewhere */
+		if (tl.n == 0)
+			continue;       /* nothing at or before until */
+		if (name_of(st[3], tl.grp_id, grp, sizeof(grp)))
+			goto out_commit;
+		if (is_set(group) && strcmp(grp, group))
+			continue;       /* elsewhere */
 		if (grow((void **)&rows, &cap, count + 1, sizeof(*rows))) {
 			rc = -ENOMEM;
 			goto out_commit;
@@ -623,7 +663,7 @@ int store_report(struct store *s, int64_t since_ms, int64_t until_ms,
 		r = &rows[count++];
 		memset(r, 0, sizeof(*r));
 		snprintf(r->node, sizeof(r->node), "%s", node);
-		snprintf(r->group, sizeof(r->group), "%s", tl.group);
+		snprintf(r->group, sizeof(r->group), "%s", grp);
 		history_node_report(tl.t, tl.n, since_ms, until_ms, r);
 	}
 	if (found < 0)
@@ -850,13 +890,13 @@ static int at_cmp(const void *a, const void *b)
 }
 
 /* The node's last state event <= at_ms into r: 1, 0 (none), -EIO. */
-static int state_at(sqlite3_stmt *st, const char *node, int64_t at_ms,
+static int state_at(sqlite3_stmt *st, int64_t node_id, const char *node, int64_t at_ms,
 		    struct node_at *r)
 {
 	int step;
 	int rc = -EIO;
 
-	if (sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	if (sqlite3_bind_int64(st, 1, node_id) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, at_ms) != SQLITE_OK)
 		goto out_reset;
 	step = sqlite3_step(st);
@@ -882,6 +922,7 @@ int store_at(struct store *s, int64_t at_ms, struct node_at **out, int *n)
 	sqlite3_stmt *st[ARRAY_SIZE(sqls)] = { NULL };
 	struct node_at *rows = NULL;
 	char node[STORE_NAME_MAX + 1];
+	int64_t node_id = 0;
 	sqlite3 *db;
 	int cap = 0;
 	int count = 0;
@@ -899,13 +940,12 @@ int store_at(struct store *s, int64_t at_ms, struct node_at **out, int *n)
 		goto out_end;
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto out_finalize;
-	node[0] = '\0';
-	while ((found = next_state_node(st[0], node, node, sizeof(node))) == 1) {
+	while ((found = next_state_node(st[0], &node_id, node, sizeof(node))) == 1) {
 		if (grow((void **)&rows, &cap, count + 1, sizeof(*rows))) {
 			rc = -ENOMEM;
 			goto out_commit;
 		}
-		found = state_at(st[1], node, at_ms, &rows[count]);
+		found = state_at(st[1], node_id, node, at_ms, &rows[count]);
 		if (found < 0)
 			goto out_commit;
 		count += found;

@@ -217,13 +217,52 @@ static const char *const store_migrations[] = {
 	" reason TEXT,"
 	" set_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(grp, node, kind));",
+	/* Integer keys for events' node and group (bench/store.sh): the rows
+	 * move to event_log, ids kept; events becomes a view with the old
+	 * columns, for people and scripts reading the file with sqlite3. */
+	[4] =
+	"CREATE TABLE names("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"INSERT INTO names(name) SELECT node FROM events UNION SELECT grp FROM events;"
+	"CREATE TABLE event_log("
+	" id INTEGER PRIMARY KEY,"
+	" ts_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"          /* names.id; "" = collector-wide */
+	" grp_id INTEGER NOT NULL,"           /* names.id */
+	" kind TEXT NOT NULL,"
+	" from_state TEXT,"
+	" to_state TEXT,"
+	" rule TEXT,"
+	" phi REAL,"
+	" mean_ms REAL,"
+	" sd_ms REAL,"
+	" samples INTEGER,"
+	" hb_age_ms INTEGER,"
+	" detail TEXT);"
+	"INSERT INTO event_log SELECT id, ts_ms,"
+	" (SELECT n.id FROM names n WHERE n.name = e.node),"
+	" (SELECT n.id FROM names n WHERE n.name = e.grp),"
+	" kind, from_state, to_state, rule, phi, mean_ms, sd_ms, samples, hb_age_ms,"
+	" detail FROM events e ORDER BY id;"
+	"DROP TABLE events;"
+	"CREATE VIEW events AS SELECT e.id AS id, e.ts_ms AS ts_ms, n.name AS node,"
+	" g.name AS grp, e.kind AS kind, e.from_state AS from_state,"
+	" e.to_state AS to_state, e.rule AS rule, e.phi AS phi, e.mean_ms AS mean_ms,"
+	" e.sd_ms AS sd_ms, e.samples AS samples, e.hb_age_ms AS hb_age_ms,"
+	" e.detail AS detail"
+	" FROM event_log e JOIN names n ON n.id = e.node_id JOIN names g ON g.id = e.grp_id;"
+	"CREATE INDEX events_node_ts ON event_log(node_id, ts_ms);"
+	"CREATE INDEX events_ts ON event_log(ts_ms);"
+	"CREATE INDEX events_grp_ts ON event_log(grp_id, ts_ms);"
+	"CREATE INDEX events_rare_ts ON event_log(ts_ms) WHERE " STORE_SQL_RARE_KINDS ";",
 };
 
 _Static_assert(ARRAY_SIZE(store_migrations) == STORE_SCHEMA_VERSION + 1,
 	       "one migration per schema version");
 
 static const char store_sql_insert_event[] =
-	"INSERT INTO events(ts_ms, node, grp, kind, from_state, to_state,"
+	"INSERT INTO event_log(ts_ms, node_id, grp_id, kind, from_state, to_state,"
 	" rule, phi, mean_ms, sd_ms, samples, hb_age_ms, detail)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
@@ -241,7 +280,7 @@ static const char store_sql_load_nodes[] =
 	" last_seen_ms FROM nodes ORDER BY name";
 
 static const char store_sql_events_head[] =
-	"SELECT " STORE_SQL_EVENT_COLUMNS " FROM events WHERE 1";
+	"SELECT " STORE_SQL_EVENT_COLUMNS " FROM event_log WHERE 1";
 
 static const char store_sql_insert_sample[] =
 	"INSERT INTO samples(node, ts_ms, cpu, mem, load1, disk, rtt_ms, errors,"
@@ -291,6 +330,11 @@ static const char store_sql_insert_audit[] =
 	"INSERT INTO audit(ts_ms, operator, role, command, target, reason,"
 	" dry_run, result, detail)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+static const char store_sql_get_name[] =
+	"SELECT id FROM names WHERE name = ?1";
+static const char store_sql_add_name[] =
+	"INSERT INTO names(name) VALUES(?1)";
 
 /* Re-adding a member keeps its first added_ms. */
 static const char store_sql_add_member[] =
@@ -370,6 +414,13 @@ struct row {
 	max_align_t data[];
 };
 
+/* One entry of the writer's cache of names(id, name); id 0 = empty. */
+struct name_slot {
+	int64_t id;
+	uint32_t hash;
+	char name[STORE_NAME_MAX + 1];
+};
+
 struct store {
 	char *path;                     /* as given; names the file in errors */
 	int flush_ms;
@@ -390,6 +441,11 @@ struct store {
 	sqlite3_stmt *del_member;
 	sqlite3_stmt *put_override;
 	sqlite3_stmt *del_override;
+	sqlite3_stmt *get_name;
+	sqlite3_stmt *add_name;
+	struct name_slot *names;        /* the writer thread's: names.id cache */
+	size_t names_cap;               /* slots (a power of two, or 0) */
+	size_t names_used;
 	bool wdb_query_only;            /* the writer thread's: hook applied */
 	int64_t last_prune_ms;          /* the writer thread's: monotonic */
 	pthread_mutex_t db_lock;
@@ -609,12 +665,14 @@ static sqlite3_stmt **store_stmt(struct store *s, size_t i, const char **sql)
 		store_sql_insert_audit, store_sql_prune_raw, store_sql_prune_agg,
 		store_sql_add_member, store_sql_del_member,
 		store_sql_put_override, store_sql_del_override,
+		store_sql_get_name, store_sql_add_name,
 	};
 	sqlite3_stmt **const stmts[ARRAY_SIZE(sqls)] = {
 		&s->ins_event, &s->put_node, &s->ins_sample, &s->up_sample_1m,
 		&s->ins_failover, &s->ins_hook_run, &s->ins_audit,
 		&s->prune_raw, &s->prune_agg,
 		&s->add_member, &s->del_member, &s->put_override, &s->del_override,
+		&s->get_name, &s->add_name,
 	};
 
 	if (i >= ARRAY_SIZE(sqls))
@@ -752,16 +810,129 @@ static int bind_int64_or_null(sqlite3_stmt *st, int i, int64_t v)
 	return sqlite3_bind_int64(st, i, v);
 }
 
-/* Bind every parameter (SQLITE_STATIC: the row outlives the step). */
-static int bind_event(sqlite3_stmt *st, const struct store_event *e)
+/* Step a statement whose parameters are bound, and reset it (the reset
+ * leaves a failure's message in sqlite3_errmsg()). */
+static int step_done(sqlite3_stmt *st)
 {
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* --- names: the writer's cache of names(id, name) ---------------------- *
+ * Every event needs the ids of its node and group; they are looked up in
+ * an open-addressing table first, and only a miss goes to SQLite (and
+ * inserts the name inside the batch's transaction).  A failed batch rolls
+ * its new names back, so store_commit() then empties the cache. */
+
+static uint32_t name_hash(const char *v)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+
+	for (; *v; v++)
+		h = (h ^ (unsigned char)*v) * 16777619u;
+	return h;
+}
+
+static void names_clear(struct store *s)
+{
+	free(s->names);
+	s->names = NULL;
+	s->names_cap = 0;
+	s->names_used = 0;
+}
+
+static struct name_slot *names_find(struct name_slot *t, size_t cap, const char *v,
+				    uint32_t h)
+{
+	size_t i;
+
+	for (i = h & (cap - 1); t[i].id; i = (i + 1) & (cap - 1))
+		if (t[i].hash == h && !strcmp(t[i].name, v))
+			break;
+	return &t[i];
+}
+
+/* Remember v = id; a failure to grow only costs a lookup next time. */
+static void names_put(struct store *s, const char *v, uint32_t h, int64_t id)
+{
+	struct name_slot *t;
+	struct name_slot *slot;
+	size_t cap;
+	size_t i;
+
+	if ((s->names_used + 1) * 2 > s->names_cap) {
+		cap = s->names_cap ? s->names_cap * 2 : 1024;
+		t = calloc(cap, sizeof(*t));
+		if (!t)
+			return;
+		for (i = 0; i < s->names_cap; i++)
+			if (s->names[i].id)
+				*names_find(t, cap, s->names[i].name, s->names[i].hash) =
+					s->names[i];
+		free(s->names);
+		s->names = t;
+		s->names_cap = cap;
+	}
+	slot = names_find(s->names, s->names_cap, v, h);
+	if (!slot->id)
+		s->names_used++;
+	slot->id = id;
+	slot->hash = h;
+	copy_str(slot->name, sizeof(slot->name), v);
+}
+
+/* *id = names.id of v, inserting it if new.  Writer thread, in a batch. */
+static int name_id(struct store *s, const char *v, int64_t *id)
+{
+	uint32_t h = name_hash(v);
+	struct name_slot *slot;
 	int rc;
 
-	rc = sqlite3_bind_int64(st, 1, e->ts_ms);
+	if (s->names_cap) {
+		slot = names_find(s->names, s->names_cap, v, h);
+		if (slot->id) {
+			*id = slot->id;
+			return SQLITE_OK;
+		}
+	}
+	rc = sqlite3_bind_text(s->get_name, 1, v, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(s->get_name);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s->get_name, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(s->get_name);
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_bind_text(s->add_name, 1, v, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = step_done(s->add_name);
+		*id = sqlite3_last_insert_rowid(s->wdb);
+	}
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, e->node, -1, SQLITE_STATIC);
+		names_put(s, v, h, *id);
+	return rc;
+}
+
+/* Bind every parameter (SQLITE_STATIC: the row outlives the step). */
+static int bind_event(struct store *s, sqlite3_stmt *st, const struct store_event *e)
+{
+	int64_t node_id = 0;
+	int64_t grp_id = 0;
+	int rc;
+
+	rc = name_id(s, e->node, &node_id);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, e->group, -1, SQLITE_STATIC);
+		rc = name_id(s, e->group, &grp_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, e->ts_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, node_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, grp_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 4, e->kind, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
@@ -807,19 +978,9 @@ static int bind_node(sqlite3_stmt *st, const struct store_node *n)
 	return rc;
 }
 
-/* Step a statement whose parameters are bound, and reset it (the reset
- * leaves a failure's message in sqlite3_errmsg()). */
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 static int write_event(struct store *s, const struct store_event *e)
 {
-	int rc = bind_event(s->ins_event, e);
+	int rc = bind_event(s, s->ins_event, e);
 
 	if (rc == SQLITE_OK)
 		rc = step_done(s->ins_event);
@@ -1090,6 +1251,7 @@ out_rollback:
 		set_err(err, errlen, "%s: %s", s->path, sqlite3_errmsg(db));
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		names_clear(s);         /* it may hold names rolled back */
 	}
 	store_clear_bindings(s);
 	if (s->shared_conn)
@@ -1357,6 +1519,17 @@ static void *store_writer_main(void *arg)
 
 /* --- public API ------------------------------------------------------- */
 
+/* SQLite's memory statistics take a global mutex on every allocation
+ * (about 8 % of the writer's instructions, bench/store.sh); vigil never
+ * reads them.  A process-wide setting, which SQLite only accepts before its
+ * first use: if something used SQLite earlier, this quietly does nothing. */
+static void store_sqlite_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t store_sqlite_once = PTHREAD_ONCE_INIT;
+
 struct store *store_open(const char *path, int flush_ms, char *err, size_t errlen)
 {
 	struct store *s = NULL;
@@ -1366,6 +1539,7 @@ struct store *store_open(const char *path, int flush_ms, char *err, size_t errle
 		set_err(err, errlen, "store: no database path");
 		goto out;
 	}
+	pthread_once(&store_sqlite_once, store_sqlite_config);
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		set_err(err, errlen, "%s: out of memory", path);
@@ -1457,6 +1631,7 @@ void store_close(struct store *s)
 	}
 	sqlite3_close(s->wdb);
 	rows_free(s->head);
+	names_clear(s);
 	sync_done(s);
 	free(s->path);
 	free(s);
@@ -2013,7 +2188,7 @@ int store_query_events(struct store *s, const char *node, const char *kind,
 		       int64_t since_ms, int64_t until_ms, int limit,
 		       store_event_cb cb, void *arg)
 {
-	char sql[sizeof(store_sql_events_head) + 160];
+	char sql[sizeof(store_sql_events_head) + 200];
 	struct store_event e;
 	sqlite3_stmt *st = NULL;
 	bool by_node = node && node[0];
@@ -2030,7 +2205,7 @@ int store_query_events(struct store *s, const char *node, const char *kind,
 	 * (ts_ms) index; both end in the rowid, which orders ties. */
 	strcpy(sql, store_sql_events_head);
 	if (by_node)
-		strcat(sql, " AND node = :node");
+		strcat(sql, " AND node_id = (SELECT id FROM names WHERE name = :node)");
 	if (by_kind)
 		strcat(sql, " AND kind = :kind");
 	if (since_ms > 0)
@@ -2082,8 +2257,8 @@ int64_t store_count_events(struct store *s, const char *kind)
 		goto out;
 	reader_lock(s);
 	if (sqlite3_prepare_v2(s->rdb, by_kind ?
-			       "SELECT count(*) FROM events WHERE kind = ?1" :
-			       "SELECT count(*) FROM events", -1, &st, NULL) != SQLITE_OK)
+			       "SELECT count(*) FROM event_log WHERE kind = ?1" :
+			       "SELECT count(*) FROM event_log", -1, &st, NULL) != SQLITE_OK)
 		goto out_unlock;
 	if (by_kind && sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC) != SQLITE_OK)
 		goto out_finalize;

@@ -2,7 +2,7 @@
  * queue and the writer thread's failure handling; schema v2's rows (samples
  * and their aggregates, failovers, hook runs, audit), tickets and the commit
  * hook, retention, epochs; schema v3's expected group members, operator
- * overrides and long hook output.  (Queries of store/history.h:
+ * overrides and long hook output; v4's integer node and group keys.  (Queries of store/history.h:
  * check_history.c.)
  *
  * Every test opens a fresh store: ":memory:" unless a real file matters, then
@@ -231,7 +231,11 @@ START_TEST(test_migration_sets_user_version)
 				 " 'samples', 'samples_1m', 'samples_node_ts', 'samples_ts',"
 				 " 'events_grp_ts', 'events_rare_ts', 'failovers_grp_started')"), 12);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
-				 " ('group_members', 'overrides')"), 2);
+				 " ('group_members', 'overrides', 'names')"), 3);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_info('event_log')"
+				 " WHERE name IN ('node_id', 'grp_id')"), 2);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'"
+				 " AND type = 'view'"), 1);
 	sqlite3_close(db);
 
 	/* Opening again is a no-op migration. */
@@ -914,8 +918,8 @@ START_TEST(test_migration_v1_to_v2)
 	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m"), 1);
 	ck_assert_int_eq(sql_int(db, "SELECT epoch FROM groups WHERE name = 'pg'"), 3);
 	/* The new indexes cover the old events too. */
-	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events INDEXED BY events_grp_ts"
-				 " WHERE grp = 'pg'"), 2);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM event_log INDEXED BY events_grp_ts"
+				 " WHERE grp_id = (SELECT id FROM names WHERE name = 'pg')"), 2);
 	sqlite3_close(db);
 
 	/* And opening again changes nothing. */
@@ -949,22 +953,23 @@ START_TEST(test_query_plans)
 
 	store_close(open_ok(db_path, 0));
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT " STORE_SQL_EVENT_COLUMNS " FROM events"
-		" WHERE 1 AND node = ? AND kind IN (?, ?) ORDER BY ts_ms DESC, id DESC LIMIT ?",
-		"events_node_ts (node=?)");
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND node = ?"
-		" AND +grp = ? AND id < ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
-		"events_node_ts (node=?)");
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND grp = ?"
-		" AND kind = ? ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_grp_ts (grp=?)");
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND "
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT " STORE_SQL_EVENT_COLUMNS " FROM event_log"
+		" WHERE 1 AND node_id = " STORE_SQL_NAME_ID " AND kind IN (?, ?)"
+		" ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_node_ts (node_id=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND node_id = "
+		STORE_SQL_NAME_ID " AND +grp_id = " STORE_SQL_NAME_ID " AND id < ?"
+		" ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_node_ts (node_id=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND grp_id = "
+		STORE_SQL_NAME_ID " AND kind = ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
+		"events_grp_ts (grp_id=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND "
 		STORE_SQL_RARE_KINDS " AND kind IN (?, ?) ORDER BY ts_ms DESC, id DESC LIMIT ?",
 		"events_rare_ts");
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM events WHERE 1 AND kind = ?"
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND kind = ?"
 		" ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_ts");
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT ts_ms FROM events WHERE kind = 'state'"
-		" AND node = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC, id DESC LIMIT 1",
-		"events_node_ts (node=? AND ts_ms<?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT ts_ms FROM event_log WHERE kind = 'state'"
+		" AND node_id = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC, id DESC LIMIT 1",
+		"events_node_ts (node_id=? AND ts_ms<?)");
 	ck_plan(db, "EXPLAIN QUERY PLAN DELETE FROM samples WHERE ts_ms < ?1 LIMIT ?2",
 		"samples_ts");
 	ck_plan(db, "EXPLAIN QUERY PLAN DELETE FROM samples_1m WHERE minute_ms < ?1 LIMIT ?2",
@@ -1614,14 +1619,16 @@ static const char v2_sql[] =
 	" VALUES(31, 'db-1', 'pg', 'promote', 0, 'ok');"
 	"INSERT INTO events(ts_ms, node, grp, kind, rule, detail)"
 	" VALUES(31, 'db-1', 'pg', 'hook', 'promote', 'rc=0 duration_ms=5');"
-	"INSERT INTO samples(node, ts_ms, cpu) VALUES('db-1', 60000, 0.25);"
+	/* recent, so that retention (on from the open) keeps them */
+	"INSERT INTO samples(node, ts_ms, cpu)"
+	" VALUES('db-1', unixepoch() * 1000 - 60000, 0.25);"
 	"INSERT INTO samples_1m(node, minute_ms, n, cpu_avg, cpu_max, cpu_n)"
-	" VALUES('db-1', 60000, 1, 0.25, 0.25, 1);"
+	" VALUES('db-1', (unixepoch() / 60 - 1) * 60000, 1, 0.25, 0.25, 1);"
 	"PRAGMA user_version=2;";
 
 /* A release-2 file holding data (v1_sql, then v2_sql): every row is still
  * there, the new tables work, and what they hold survives a reopen. */
-START_TEST(test_migration_v2_to_v3)
+START_TEST(test_migration_v2)
 {
 	struct collected *c = collected_new();
 	struct store_override o;
@@ -1636,7 +1643,6 @@ START_TEST(test_migration_v2_to_v3)
 	sqlite3_close(db);
 
 	s = open_ok(db_path, 0);
-	store_set_retention(s, 0, 0);                   /* keep the 1970 samples */
 	ck_assert_int_eq(query(s, c, "db-1", NULL, 0, 0, 0), 3);
 	ck_assert_str_eq(c->ev[0].kind, "hook");
 	ck_assert_str_eq(c->ev[1].to_state, "failed");
@@ -1657,7 +1663,7 @@ START_TEST(test_migration_v2_to_v3)
 	store_close(s);
 
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 3);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM failovers WHERE epoch = 5"), 1);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM hook_runs WHERE output = 'ok'"), 1);
@@ -1686,6 +1692,108 @@ START_TEST(test_migration_v2_to_v3)
 	ck_assert_str_eq(l->o[0].reason, "disk swap");
 	ck_assert_int_eq(l->o[0].set_ms, 300);
 	store_close(s);
+	free(c);
+}
+END_TEST
+
+/* The tables migration 3 added, as they shipped, with rows. */
+static const char v3_sql[] =
+	"CREATE TABLE group_members(grp TEXT NOT NULL, node TEXT NOT NULL,"
+	" added_ms INTEGER NOT NULL, PRIMARY KEY(grp, node));"
+	"CREATE TABLE overrides(grp TEXT NOT NULL, node TEXT NOT NULL DEFAULT '',"
+	" kind TEXT NOT NULL CHECK(kind IN ('pause', 'maintenance')),"
+	" until_ms INTEGER NOT NULL DEFAULT 0, who TEXT, reason TEXT,"
+	" set_ms INTEGER NOT NULL, PRIMARY KEY(grp, node, kind));"
+	"INSERT INTO group_members VALUES('pg', 'db-1', 7);"
+	"INSERT INTO overrides VALUES('pg', '', 'pause', 0, 'alice', 'upgrade', 8);"
+	/* a collector-wide event, a second node, an event with evidence */
+	"INSERT INTO events(id, ts_ms, node, grp, kind, rule, detail)"
+	" VALUES(40, 40, '', '', 'collector', 'start', 'up');"
+	"INSERT INTO events(id, ts_ms, node, grp, kind, from_state, to_state, rule,"
+	" phi, mean_ms, sd_ms, samples, hb_age_ms, detail)"
+	" VALUES(41, 41, 'db-2', 'pg', 'state', 'alive', 'suspect', 'phi_suspect',"
+	" 8.5, 1000.0, 12.5, 200, 3100, 'phi 8.50');"
+	"PRAGMA user_version=3;";
+
+/* A release-3 file (v1_sql, v2_sql, v3_sql) becomes v4: the events keep
+ * their ids and every column; names and filters work on the old rows; new
+ * rows follow the old ids. */
+START_TEST(test_migration_v3_to_v4)
+{
+	struct collected *c = collected_new();
+	struct store_event e;
+	struct loaded *l;
+	struct store *s;
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1_sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v2_sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v3_sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_ok(db_path, 0);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 5);
+	ck_assert_int_eq(c->ev[0].id, 41);
+	ck_assert_str_eq(c->ev[0].node, "db-2");
+	ck_assert_str_eq(c->ev[0].group, "pg");
+	ck_assert_str_eq(c->ev[0].kind, "state");
+	ck_assert_str_eq(c->ev[0].from_state, "alive");
+	ck_assert_str_eq(c->ev[0].to_state, "suspect");
+	ck_assert_str_eq(c->ev[0].rule, "phi_suspect");
+	ck_assert_double_eq(c->ev[0].phi, 8.5);
+	ck_assert_double_eq(c->ev[0].mean_ms, 1000.0);
+	ck_assert_double_eq(c->ev[0].sd_ms, 12.5);
+	ck_assert_int_eq(c->ev[0].samples, 200);
+	ck_assert_int_eq(c->ev[0].hb_age_ms, 3100);
+	ck_assert_str_eq(c->ev[0].detail, "phi 8.50");
+	ck_assert_int_eq(c->ev[1].id, 40);
+	ck_assert_str_eq(c->ev[1].node, "");
+	ck_assert_str_eq(c->ev[1].group, "");
+	ck_assert_str_eq(c->ev[2].kind, "hook");        /* v2's row, id 3 */
+	ck_assert_int_eq(c->ev[2].id, 3);
+	ck_assert(isnan(c->ev[2].phi));
+	ck_assert_int_eq(c->ev[2].hb_age_ms, -1);
+	ck_assert_int_eq(query(s, c, "db-1", NULL, 0, 0, 0), 3);  /* v1's two, v2's hook */
+	ck_assert_int_eq(query(s, c, "db-2", "state", 0, 0, 0), 1);
+	ck_assert_int_eq(query(s, c, "nope", NULL, 0, 0, 0), 0);
+	l = load_groups(s);
+	ck_assert_int_eq(l->n, 1);
+	ck_assert_int_eq(l->g[0].nmembers, 1);
+	ck_assert_int_eq(load_overrides(s)->n, 1);
+
+	/* New rows: an old name and a new one; ids go on from the old ones. */
+	make_event(&e, 50, "db-2", "conn");
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	make_event(&e, 51, "db-3", "conn");
+	ck_assert_int_eq(store_add_event(s, &e), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(query(s, c, NULL, NULL, 0, 0, 0), 7);
+	ck_assert_int_eq(c->ev[0].id, 43);
+	ck_assert_str_eq(c->ev[0].node, "db-3");
+	ck_assert_str_eq(c->ev[0].group, "g1");
+	ck_assert_int_eq(c->ev[1].id, 42);
+	ck_assert_int_eq(query(s, c, "db-2", NULL, 0, 0, 0), 2);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	/* "", pg, db-1, db-2 from the old rows, then db-3 and g1: each once. */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM names"), 6);
+	ck_assert_int_eq(sql_int(db, "SELECT count(DISTINCT name) FROM names"), 6);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				 " AND name IN ('events_node_ts', 'events_ts', 'events_grp_ts',"
+				 " 'events_rare_ts')"), 4);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM event_log INDEXED BY events_rare_ts"
+				 " WHERE " STORE_SQL_RARE_KINDS), 1);
+	/* The events view shows the old columns, by name. */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events WHERE node = 'db-2'"
+				 " AND grp = 'pg' AND kind = 'state' AND to_state = 'suspect'"
+				 " AND hb_age_ms = 3100 AND id = 41"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events WHERE node = ''"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 7);
+	sqlite3_close(db);
 	free(c);
 }
 END_TEST
@@ -1993,7 +2101,8 @@ Suite *store_suite(void)
 	tc = tcase_create("schema_v3");
 	tcase_add_checked_fixture(tc, file_setup, file_teardown);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_migration_v2_to_v3);
+	tcase_add_test(tc, test_migration_v2);
+	tcase_add_test(tc, test_migration_v3_to_v4);
 	tcase_add_test(tc, test_group_members);
 	tcase_add_test(tc, test_group_members_memory);
 	tcase_add_test(tc, test_overrides);
