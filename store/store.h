@@ -318,6 +318,10 @@ void store_set_queue_max(struct store *s, size_t max);
  * wakes the writer to retry at once. */
 void store_debug_fail_writes(struct store *s, bool fail);
 
+/* Test hook: wait until every checkpoint asked for so far has run; the
+ * number run since the open (0 for ":memory:", which has no WAL). */
+uint64_t store_debug_checkpoint_wait(struct store *s);
+
 /* Test hook: while paused, the writer does not prune on its own;
  * store_prune_step() still runs the steps asked for. */
 void store_debug_pause_pruning(struct store *s, bool pause);

@@ -2034,6 +2034,70 @@ START_TEST(test_hook_output_long)
 }
 END_TEST
 
+/* --- checkpoints ---------------------------------------------------------- */
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : sb.st_size;
+}
+
+/* n events of about 1 KiB each, committed. */
+static void add_big_events(struct store *s, int n, int64_t ts)
+{
+	struct store_event e;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		make_event(&e, ts + i, i % 2 ? "n-1" : "n-2", "agent");
+		memset(e.detail, 'x', 1000);
+		e.detail[1000] = '\0';
+		ck_assert_int_eq(store_add_event(s, &e), 0);
+	}
+	ck_assert_int_eq(store_flush(s), 0);
+}
+
+/* The checkpointer, not the writer, copies the WAL into the file. */
+START_TEST(test_checkpoint_in_background)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	char wal[160];
+
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert_uint_eq(store_debug_checkpoint_wait(s), 0);
+	add_big_events(s, 10000, 1000);                 /* ~11 MB: over 1000 frames */
+	ck_assert_uint_ge(store_debug_checkpoint_wait(s), 1);
+	ck_assert_int_ge(file_size(db_path), 10000 * 1000);
+	ck_assert_int_eq(store_count_events(s, NULL), 10000);
+	store_close(s);
+	ck_assert_int_eq(file_size(wal), 0);            /* TRUNCATE at close */
+
+	s = open_ok(":memory:", SLOW_FLUSH_MS);
+	ck_assert_uint_eq(store_debug_checkpoint_wait(s), 0);
+	store_close(s);
+}
+END_TEST
+
+/* Under a steady load the WAL starts over instead of growing: 16 commits
+ * of ~11 MB each (2700 frames), and the WAL stays within
+ * STORE_WAL_MAX_FRAMES (16384 frames of 4 KiB) and one batch. */
+START_TEST(test_wal_bounded)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	char wal[160];
+	int i;
+
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	for (i = 0; i < 16; i++)
+		add_big_events(s, 10000, 1000 + i * 10000);
+	ck_assert_int_lt(file_size(wal), (off_t)(16384 + 3000) * (4096 + 24));
+	ck_assert_int_ge(file_size(db_path), (off_t)150 * 1000 * 1000);
+	ck_assert_int_eq(store_count_events(s, NULL), 160000);
+	store_close(s);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -2107,6 +2171,13 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_group_members_memory);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_hook_output_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checkpoints");
+	tcase_add_checked_fixture(tc, file_setup, file_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_checkpoint_in_background);
+	tcase_add_test(tc, test_wal_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tickets");
