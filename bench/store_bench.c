@@ -206,6 +206,7 @@ static void fill_state_event(struct store_event *e, uint64_t *seed, int nodes,
 
 struct insert_result {
 	double rows_per_s;
+	double writer_us_per_row;       /* the writer thread's CPU time per row */
 	double batch_rows;      /* mean rows per committed transaction */
 	double mb_per_million;
 };
@@ -239,6 +240,7 @@ static struct insert_result insert_trial(const char *path, long rows, int nodes)
 	store_get_stats(s, &st);
 	store_close(s);
 	res.rows_per_s = (double)rows / ((t1 - t0) / 1e3);
+	res.writer_us_per_row = (double)st.writer_cpu_us / (double)rows;
 	res.batch_rows = st.batches ? (double)st.rows_written / (double)st.batches : 0;
 	res.mb_per_million = file_mb(path) / ((double)rows / 1e6);
 	remove_db(path);
@@ -247,6 +249,7 @@ static struct insert_result insert_trial(const char *path, long rows, int nodes)
 
 struct insert_summary {
 	double rate_p50, rate_min, rate_max;
+	double writer_us_p50;           /* writer CPU per row, median */
 	double batch_rows;
 	double mb_per_million;
 };
@@ -256,11 +259,12 @@ static struct insert_summary bench_insert(const struct opts *o, const char *extr
 	struct insert_summary sum = { 0 };
 	struct insert_result r;
 	double *rates = calloc((size_t)o->trials, sizeof(*rates));
+	double *cpu = calloc((size_t)o->trials, sizeof(*cpu));
 	char path[512];
 	sqlite3 *db = NULL;
 	int t;
 
-	if (!rates)
+	if (!rates || !cpu)
 		die("out of memory");
 	snprintf(path, sizeof(path), "%s/insert.db", o->dir);
 	for (t = 0; t < o->trials; t++) {
@@ -274,17 +278,20 @@ static struct insert_summary bench_insert(const struct opts *o, const char *extr
 		}
 		r = insert_trial(path, o->insert_rows, o->nodes);
 		say("insert trial %d (%d nodes%s): %.0f rows/s, %.0f rows per commit,"
-		    " %.1f MB per 1e6", t + 1, o->nodes, extra_sql ? ", variant" : "",
-		    r.rows_per_s,
-		    r.batch_rows, r.mb_per_million);
+		    " %.1f MB per 1e6, writer CPU %.2f us per row", t + 1, o->nodes,
+		    extra_sql ? ", variant" : "", r.rows_per_s, r.batch_rows,
+		    r.mb_per_million, r.writer_us_per_row);
 		rates[t] = r.rows_per_s;
+		cpu[t] = r.writer_us_per_row;
 		sum.batch_rows += r.batch_rows / o->trials;
 		sum.mb_per_million += r.mb_per_million / o->trials;
 	}
 	sum.rate_p50 = pct(rates, o->trials, 50);
 	sum.rate_min = rates[0];
 	sum.rate_max = rates[o->trials - 1];
+	sum.writer_us_p50 = pct(cpu, o->trials, 50);
 	free(rates);
+	free(cpu);
 	return sum;
 }
 
@@ -923,12 +930,15 @@ int main(int argc, char **argv)
 	if (part_on(&o, "insert")) {
 		printf("| sustained insert through the writer thread: %ld state events with"
 		       " evidence, %d nodes, median of %d trials | **%.0f rows/s** (min %.0f,"
-		       " max %.0f; %.0f rows per commit) | >= 200,000 rows/s | %s |\n",
+		       " max %.0f; %.0f rows per commit; writer CPU %.2f us per row)"
+		       " | >= 200,000 rows/s | %s |\n",
 		       o.insert_rows, o.nodes, o.trials, ins.rate_p50, ins.rate_min,
-		       ins.rate_max, ins.batch_rows, met(ins.rate_p50 >= 200000));
-		printf("| the same with 100 nodes | %.0f rows/s (min %.0f, max %.0f) |"
-		       " >= 200,000 rows/s | %s |\n", ins100.rate_p50, ins100.rate_min,
-		       ins100.rate_max, met(ins100.rate_p50 >= 200000));
+		       ins.rate_max, ins.batch_rows, ins.writer_us_p50,
+		       met(ins.rate_p50 >= 200000));
+		printf("| the same with 100 nodes | %.0f rows/s (min %.0f, max %.0f; writer"
+		       " CPU %.2f us per row) | >= 200,000 rows/s | %s |\n", ins100.rate_p50,
+		       ins100.rate_min, ins100.rate_max, ins100.writer_us_p50,
+		       met(ins100.rate_p50 >= 200000));
 	}
 	if (part_on(&o, "history"))
 		printf("| one node's history page (limit 50, newest first) over %ld events for"

@@ -154,6 +154,7 @@ struct store_stats {
 	char last_error[256];     /* "" or the last SQLite error, with the file name */
 	uint64_t rows_pruned;     /* samples and samples_1m rows deleted by retention */
 	uint64_t prune_steps;     /* prune steps run (each deletes <= STORE_PRUNE_STEP_ROWS) */
+	uint64_t writer_cpu_us;   /* CPU time of the writer thread, at its last commit */
 };
 
 struct store;
