@@ -20,7 +20,7 @@
 : "${QUERIES:=200}"                # timed history pages per query shape
 : "${REPORT_NODES:=100}"           # nodes in the report database
 : "${REPORT_DAYS:=30}"             # days of history per node, and the window
-: "${INDEX_EXPERIMENT:=0}"         # 1: also time everything with events(grp, ts_ms)
+: "${INDEX_EXPERIMENT:=0}"         # 1: also time everything with events(grp_id, ts_ms)
 : "${PARTS:=insert,history,report}" # e.g. PARTS=insert for a quick insert-only run
 : "${STORE_BENCH_DIR:=/tmp}"
 : "${BENCH_MD:=/dev/stdout}"

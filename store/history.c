@@ -14,7 +14,9 @@
  * node's page, node_known, the report and store_at (a node's state events
  * are found among its events: a per-node index of state events only cost
  * 40 % of the insert rate, see bench/store.sh); events(ts_ms) for pages
- * across nodes; events(grp_id, ts_ms) for a group's pages and group_known;
+ * across nodes; node_groups (the nodes each group's events name) for a
+ * group's pages, merged from its nodes' (schema v5 has no per-group index
+ * on events), and group_known;
  * events_rare_ts for pages of rare kinds only; failovers(grp, started_ms)
  * for the failover report.
  *
@@ -38,6 +40,9 @@
 /* How far back the report looks for the start of an outage running at
  * since. */
 #define HISTORY_BACK_MAX 10000
+
+/* A group's page merges the pages of at most this many nodes. */
+#define HISTORY_MERGE_MAX 64
 
 /* Nodes are walked by their names.id (events_node_ts); the name "" (the
  * collector's own events) is skipped, as it always was. */
@@ -155,90 +160,248 @@ static bool all_rare(const char *const *kinds, int n)
 	return true;
 }
 
+/* How a page query names its node or group: not at all, by name (a
+ * constant subquery on names) or by names.id. */
+enum key_by {
+	KEY_NONE,
+	KEY_NAME,
+	KEY_ID,
+};
+
+/* A page query parsed once: the filters and their SQL. */
+struct page_query {
+	const struct history_filter *f;
+	const char *kinds[HISTORY_KINDS_MAX];
+	char kind_buf[HISTORY_KINDS_MAX * (STORE_STATE_MAX + 2) + 1];
+	int nkinds;
+	int limit;
+};
+
+/* The SELECT for q; node and group as said.  Only the filters in use, so
+ * SQLite can pick events(node_id, ts_ms), events(ts_ms) or, for rare kinds,
+ * events_rare_ts; all end in the rowid, which orders ties without a sort. */
+static void page_sql(const struct page_query *q, enum key_by node, enum key_by grp,
+		     char *sql)
+{
+	static const char *const key_sql[] = { "", STORE_SQL_NAME_ID, "?" };
+	int i;
+
+	strcpy(sql, "SELECT " STORE_SQL_EVENT_COLUMNS " FROM event_log WHERE 1");
+	if (node != KEY_NONE) {
+		strcat(sql, " AND node_id = ");
+		strcat(sql, key_sql[node]);
+	}
+	if (grp != KEY_NONE) {          /* by node if both: '+' hides any index */
+		strcat(sql, node != KEY_NONE ? " AND +grp_id = " : " AND grp_id = ");
+		strcat(sql, key_sql[grp]);
+	}
+	if (q->nkinds && all_rare(q->kinds, q->nkinds))
+		strcat(sql, " AND " STORE_SQL_RARE_KINDS);
+	if (q->nkinds == 1)
+		strcat(sql, " AND kind = ?");
+	if (q->nkinds > 1) {
+		strcat(sql, " AND kind IN (?");
+		for (i = 1; i < q->nkinds; i++)
+			strcat(sql, ", ?");
+		strcat(sql, ")");
+	}
+	if (q->f->since_ms > 0)
+		strcat(sql, " AND ts_ms >= ?");
+	if (q->f->until_ms > 0)
+		strcat(sql, " AND ts_ms <= ?");
+	if (q->f->before_id > 0)
+		strcat(sql, " AND id < ?");
+	strcat(sql, " ORDER BY ts_ms DESC, id DESC LIMIT ?");
+}
+
+/* Bind page_sql()'s parameters: node and group by name (f's) unless an id
+ * (> 0) is given. */
+static int page_bind(sqlite3_stmt *st, const struct page_query *q, int64_t node_id,
+		     int64_t grp_id)
+{
+	const struct history_filter *f = q->f;
+	int rc = SQLITE_OK;
+	int p = 1;
+	int i;
+
+	if (node_id > 0)
+		rc |= sqlite3_bind_int64(st, p++, node_id);
+	else if (is_set(f->node))
+		rc |= sqlite3_bind_text(st, p++, f->node, -1, SQLITE_STATIC);
+	if (grp_id > 0)
+		rc |= sqlite3_bind_int64(st, p++, grp_id);
+	else if (is_set(f->group))
+		rc |= sqlite3_bind_text(st, p++, f->group, -1, SQLITE_STATIC);
+	for (i = 0; i < q->nkinds; i++)
+		rc |= sqlite3_bind_text(st, p++, q->kinds[i], -1, SQLITE_STATIC);
+	if (f->since_ms > 0)
+		rc |= sqlite3_bind_int64(st, p++, f->since_ms);
+	if (f->until_ms > 0)
+		rc |= sqlite3_bind_int64(st, p++, f->until_ms);
+	if (f->before_id > 0)
+		rc |= sqlite3_bind_int64(st, p++, f->before_id);
+	rc |= sqlite3_bind_int(st, p, q->limit);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Hand the rows of a prepared, bound page query to cb. */
+static int page_run(sqlite3_stmt *st, store_event_cb cb, void *arg)
+{
+	struct store_event e;
+	int step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		store_event_from_row(st, &e);
+		if (cb(&e, arg))
+			return 0;
+	}
+	return step == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The ids of the nodes with events in the group (node_groups), up to
+ * HISTORY_MERGE_MAX + 1 of them, into ids; their number, or -EIO.  *grp_id
+ * = the group's names.id, 0 if it has none. */
+static int group_nodes(sqlite3 *db, const char *group, int64_t *grp_id,
+		       int64_t ids[HISTORY_MERGE_MAX + 1])
+{
+	sqlite3_stmt *st = NULL;
+	int step;
+	int n = 0;
+	int rc = -EIO;
+
+	*grp_id = 0;
+	if (sqlite3_prepare_v2(db, "SELECT g.grp_id, g.node_id FROM node_groups g"
+			       " WHERE g.grp_id = " STORE_SQL_NAME_ID " LIMIT ?", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, HISTORY_MERGE_MAX + 1) != SQLITE_OK)
+		goto out_finalize;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		*grp_id = sqlite3_column_int64(st, 0);
+		ids[n++] = sqlite3_column_int64(st, 1);
+	}
+	if (step == SQLITE_DONE)
+		rc = n;
+out_finalize:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Whether row a of st[i] comes before (is newer than) that of st[j]. */
+static bool page_row_newer(sqlite3_stmt *a, sqlite3_stmt *b)
+{
+	int64_t ta = sqlite3_column_int64(a, 1);
+	int64_t tb = sqlite3_column_int64(b, 1);
+
+	return ta != tb ? ta > tb : sqlite3_column_int64(a, 0) > sqlite3_column_int64(b, 0);
+}
+
+/* A group's page without a per-group index: each of its nodes' pages (by
+ * events(node_id, ts_ms), the group checked per row), merged newest first.
+ * The union of the nodes' first `limit` rows holds the group's first
+ * `limit` rows, so the answer is the one a single query would give.  A
+ * group of more than HISTORY_MERGE_MAX nodes is frequent enough in the
+ * events to be found by scanning events(ts_ms) back. */
+static int page_group(sqlite3 *db, const struct page_query *q, char *sql,
+		      store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *st[HISTORY_MERGE_MAX] = { NULL };
+	bool live[HISTORY_MERGE_MAX];
+	int64_t ids[HISTORY_MERGE_MAX + 1];
+	int64_t grp_id;
+	struct store_event e;
+	int best;
+	int step;
+	int sent;
+	int n;
+	int i;
+	int rc;
+
+	n = group_nodes(db, q->f->group, &grp_id, ids);
+	if (n <= 0)
+		return n;               /* 0: no rows; or -EIO */
+	if (n > HISTORY_MERGE_MAX) {
+		page_sql(q, KEY_NONE, KEY_ID, sql);
+		if (sqlite3_prepare_v2(db, sql, -1, &st[0], NULL) != SQLITE_OK)
+			return -EIO;
+		rc = page_bind(st[0], q, 0, grp_id);
+		if (!rc)
+			rc = page_run(st[0], cb, arg);
+		sqlite3_finalize(st[0]);
+		return rc;
+	}
+
+	rc = -EIO;
+	page_sql(q, KEY_ID, KEY_ID, sql);
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v2(db, sql, -1, &st[i], NULL) != SQLITE_OK ||
+		    page_bind(st[i], q, ids[i], grp_id))
+			goto out_finalize;
+		step = sqlite3_step(st[i]);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			goto out_finalize;
+		live[i] = step == SQLITE_ROW;
+	}
+	for (sent = 0; sent < q->limit; sent++) {
+		best = -1;
+		for (i = 0; i < n; i++)
+			if (live[i] && (best < 0 || page_row_newer(st[i], st[best])))
+				best = i;
+		if (best < 0)
+			break;
+		store_event_from_row(st[best], &e);
+		if (cb(&e, arg))
+			break;
+		step = sqlite3_step(st[best]);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			goto out_finalize;
+		live[best] = step == SQLITE_ROW;
+	}
+	rc = 0;
+out_finalize:
+	for (i = 0; i < n; i++)
+		sqlite3_finalize(st[i]);
+	return rc;
+}
+
 int store_history(struct store *s, const struct history_filter *f,
 		  store_event_cb cb, void *arg)
 {
-	char sql[800 + HISTORY_KINDS_MAX * 4];
-	char kind_buf[HISTORY_KINDS_MAX * (STORE_STATE_MAX + 2) + 1];
-	const char *kinds[HISTORY_KINDS_MAX];
-	struct store_event e;
+	char sql[1024 + HISTORY_KINDS_MAX * 4];
+	struct page_query q;
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db;
-	int nkinds = 0;
-	int limit;
-	int step;
-	int i;
-	int p = 1;
 	int rc = -EINVAL;
 
 	if (!s || !f || !cb)
 		goto out;
+	memset(&q, 0, sizeof(q));
+	q.f = f;
 	if (is_set(f->kind)) {
-		nkinds = split_kinds(f->kind, kind_buf, sizeof(kind_buf), kinds);
-		if (nkinds < 0)
+		q.nkinds = split_kinds(f->kind, q.kind_buf, sizeof(q.kind_buf), q.kinds);
+		if (q.nkinds < 0)
 			goto out;
 	}
-	limit = f->limit <= 0 ? HISTORY_LIMIT_DEFAULT :
+	q.limit = f->limit <= 0 ? HISTORY_LIMIT_DEFAULT :
 		f->limit > HISTORY_LIMIT_MAX ? HISTORY_LIMIT_MAX : f->limit;
-
-	/* Only the filters in use, so SQLite can pick events(node, ts_ms),
-	 * events(ts_ms) or, for rare kinds, events_rare_ts; all end in the
-	 * rowid, which orders ties without a sort. */
-	strcpy(sql, "SELECT " STORE_SQL_EVENT_COLUMNS " FROM event_log WHERE 1");
-	if (is_set(f->node))
-		strcat(sql, " AND node_id = " STORE_SQL_NAME_ID);
-	if (is_set(f->group))           /* by node if both: '+' hides grp's index */
-		strcat(sql, is_set(f->node) ? " AND +grp_id = " STORE_SQL_NAME_ID :
-		       " AND grp_id = " STORE_SQL_NAME_ID);
-	if (nkinds && all_rare(kinds, nkinds))
-		strcat(sql, " AND " STORE_SQL_RARE_KINDS);
-	if (nkinds == 1)
-		strcat(sql, " AND kind = ?");
-	if (nkinds > 1) {
-		strcat(sql, " AND kind IN (?");
-		for (i = 1; i < nkinds; i++)
-			strcat(sql, ", ?");
-		strcat(sql, ")");
-	}
-	if (f->since_ms > 0)
-		strcat(sql, " AND ts_ms >= ?");
-	if (f->until_ms > 0)
-		strcat(sql, " AND ts_ms <= ?");
-	if (f->before_id > 0)
-		strcat(sql, " AND id < ?");
-	strcat(sql, " ORDER BY ts_ms DESC, id DESC LIMIT ?");
 
 	rc = -EIO;
 	db = store_reader_begin(s);
+	if (is_set(f->group) && !is_set(f->node)) {
+		/* Several queries: one snapshot. */
+		if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+			goto out_end;
+		rc = page_group(db, &q, sql, cb, arg);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		goto out_end;
+	}
+	page_sql(&q, is_set(f->node) ? KEY_NAME : KEY_NONE,
+		 is_set(f->group) ? KEY_NAME : KEY_NONE, sql);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out_end;
-	step = SQLITE_OK;
-	if (is_set(f->node))
-		step |= sqlite3_bind_text(st, p++, f->node, -1, SQLITE_STATIC);
-	if (is_set(f->group))
-		step |= sqlite3_bind_text(st, p++, f->group, -1, SQLITE_STATIC);
-	for (i = 0; i < nkinds; i++)
-		step |= sqlite3_bind_text(st, p++, kinds[i], -1, SQLITE_STATIC);
-	if (f->since_ms > 0)
-		step |= sqlite3_bind_int64(st, p++, f->since_ms);
-	if (f->until_ms > 0)
-		step |= sqlite3_bind_int64(st, p++, f->until_ms);
-	if (f->before_id > 0)
-		step |= sqlite3_bind_int64(st, p++, f->before_id);
-	step |= sqlite3_bind_int(st, p, limit);
-	if (step != SQLITE_OK)
-		goto out_finalize;
-
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		store_event_from_row(st, &e);
-		if (cb(&e, arg)) {
-			step = SQLITE_DONE;
-			break;
-		}
-	}
-	if (step == SQLITE_DONE)
-		rc = 0;
-out_finalize:
+	rc = page_bind(st, &q, 0, 0);
+	if (!rc)
+		rc = page_run(st, cb, arg);
 	sqlite3_finalize(st);
 out_end:
 	store_reader_end(s);
@@ -326,7 +489,7 @@ int store_group_known(struct store *s, const char *group)
 		"SELECT 1 FROM nodes WHERE grp = ?1 LIMIT 1",
 		"SELECT 1 FROM groups WHERE name = ?1",
 		"SELECT 1 FROM failovers WHERE grp = ?1 LIMIT 1",
-		"SELECT 1 FROM event_log WHERE grp_id ="
+		"SELECT 1 FROM node_groups WHERE grp_id ="
 		" (SELECT id FROM names WHERE name = ?1) LIMIT 1",
 	};
 

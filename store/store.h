@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BATCH_ROWS     100000 /* rows per transaction, at most */
 #define STORE_QUEUE_MAX      200000 /* rows queued before store_add_* refuses */
 

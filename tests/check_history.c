@@ -403,6 +403,105 @@ START_TEST(test_history_filters)
 }
 END_TEST
 
+/* Groups' pages are merged from their nodes' pages (node_groups), or for a
+ * group of more than 64 nodes scanned by time: 90 nodes, x00..x69 in "big"
+ * (the scan), x70..x89 in "small" (the merge); x05 and x75 send every third
+ * event in the other group; ties of two events per timestamp; timestamps
+ * that do not follow the ids for some (x80..x89 stamp 500 ms late). */
+#define GRP_EVENTS 1800
+static const char *const grp_kinds[] = { "state", "conn", "agent" };
+
+static void grp_gen(int i, struct gen *g, char *node, size_t size)
+{
+	int x = (i * 7) % 90;
+	bool big = x < 70;
+
+	memset(g, 0, sizeof(*g));
+	snprintf(node, size, "x%02d", x);
+	g->node = node;
+	if ((x == 5 || x == 75) && i % 3 == 0)
+		big = !big;
+	g->group = big ? "big" : "small";
+	g->ts_ms = 10000 + (i / 2) * 10 + (x >= 80 ? 500 : 0);
+	g->kind = grp_kinds[i % 3];
+	g->to_state = strcmp(g->kind, "state") ? NULL : "alive";
+	g->hb_age_ms = -1;
+}
+
+/* The expected ids: events of f's group (and kind, before_id) by ts_ms
+ * then id, newest first, at most limit. */
+static int grp_expect(const struct history_filter *f, int64_t *ids)
+{
+	int64_t ts[GRP_EVENTS];
+	char node[8];
+	struct gen g;
+	int n = 0;
+	int i;
+	int j;
+	int64_t t;
+	int64_t id;
+
+	for (i = 0; i < GRP_EVENTS; i++) {
+		grp_gen(i, &g, node, sizeof(node));
+		if (strcmp(g.group, f->group) || !kind_matches(f->kind, g.kind) ||
+		    (f->before_id > 0 && i + 1 >= f->before_id))
+			continue;
+		/* insert (g.ts_ms, i + 1) keeping newest first */
+		for (j = n; j > 0 && (ts[j - 1] < g.ts_ms ||
+				      (ts[j - 1] == g.ts_ms && ids[j - 1] < i + 1)); j--) {
+			ts[j] = ts[j - 1];
+			ids[j] = ids[j - 1];
+		}
+		t = g.ts_ms;
+		id = i + 1;
+		ts[j] = t;
+		ids[j] = id;
+		n++;
+	}
+	return n < f->limit ? n : f->limit;
+}
+
+static const struct history_filter grp_cases[] = {
+	{ .group = "small", .limit = 10000 },
+	{ .group = "big", .limit = 10000 },
+	{ .group = "small", .limit = 37 },
+	{ .group = "big", .limit = 37 },
+	{ .group = "small", .kind = "state,agent", .limit = 50 },
+	{ .group = "small", .before_id = 900, .limit = 20 },
+	{ .group = "big", .kind = "conn", .before_id = 1000, .limit = 20 },
+	{ .group = "nobody", .limit = 10 },
+};
+
+START_TEST(test_history_group_pages)
+{
+	const struct history_filter *f = &grp_cases[_i];
+	struct got *g = calloc(1, sizeof(*g));
+	int64_t *want = calloc(GRP_EVENTS, sizeof(*want));
+	struct store *s = open_ok(":memory:");
+	struct gen gen;
+	char node[8];
+	int n;
+	int i;
+
+	ck_assert_ptr_nonnull(g);
+	ck_assert_ptr_nonnull(want);
+	for (i = 0; i < GRP_EVENTS; i++) {
+		grp_gen(i, &gen, node, sizeof(node));
+		add_gen(s, &gen);
+	}
+	ck_assert_int_eq(store_flush(s), 0);
+	n = grp_expect(f, want);
+	ck_assert_int_eq(history(s, f, g), n);
+	for (i = 0; i < n && i < (int)ARRAY_SIZE(g->ev); i++)
+		ck_assert_int_eq(g->ev[i].id, want[i]);
+	if (n)
+		ck_assert_str_eq(g->ev[0].group, f->group);
+	free(want);
+	free(g);
+	store_close(s);
+}
+END_TEST
+
 /* Spot checks of the filter answers above, so that the brute force is not
  * checking itself. */
 START_TEST(test_history_known_counts)
@@ -881,6 +980,7 @@ Suite *history_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_history_filters, 0, (int)ARRAY_SIZE(filter_cases));
 	tcase_add_test(tc, test_history_known_counts);
+	tcase_add_loop_test(tc, test_history_group_pages, 0, (int)ARRAY_SIZE(grp_cases));
 	tcase_add_test(tc, test_history_paging);
 	tcase_add_test(tc, test_history_time_order);
 	tcase_add_loop_test(tc, test_history_rare_kinds, 0, (int)ARRAY_SIZE(rare_cases));

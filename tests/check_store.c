@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "suites.h"
+#include "store/history.h"
 #include "store/store.h"
 
 #define SLOW_FLUSH_MS 60000     /* the writer only commits when pushed */
@@ -229,9 +230,11 @@ START_TEST(test_migration_sets_user_version)
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
 				 " ('groups', 'failovers', 'hook_runs', 'audit', 'alerts',"
 				 " 'samples', 'samples_1m', 'samples_node_ts', 'samples_ts',"
-				 " 'events_grp_ts', 'events_rare_ts', 'failovers_grp_started')"), 12);
+				 " 'events_rare_ts', 'failovers_grp_started')"), 11);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
-				 " ('group_members', 'overrides', 'names')"), 3);
+				 " ('group_members', 'overrides', 'names', 'node_groups')"), 4);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master"
+				 " WHERE name = 'events_grp_ts'"), 0);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_info('event_log')"
 				 " WHERE name IN ('node_id', 'grp_id')"), 2);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'"
@@ -918,8 +921,9 @@ START_TEST(test_migration_v1_to_v2)
 	ck_assert_int_eq(sql_int(db, "SELECT n FROM samples_1m"), 1);
 	ck_assert_int_eq(sql_int(db, "SELECT epoch FROM groups WHERE name = 'pg'"), 3);
 	/* The new indexes cover the old events too. */
-	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM event_log INDEXED BY events_grp_ts"
-				 " WHERE grp_id = (SELECT id FROM names WHERE name = 'pg')"), 2);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM node_groups WHERE grp_id ="
+				 " (SELECT id FROM names WHERE name = 'pg') AND node_id ="
+				 " (SELECT id FROM names WHERE name = 'db-1')"), 1);
 	sqlite3_close(db);
 
 	/* And opening again changes nothing. */
@@ -959,9 +963,11 @@ START_TEST(test_query_plans)
 	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND node_id = "
 		STORE_SQL_NAME_ID " AND +grp_id = " STORE_SQL_NAME_ID " AND id < ?"
 		" ORDER BY ts_ms DESC, id DESC LIMIT ?", "events_node_ts (node_id=?)");
-	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND grp_id = "
-		STORE_SQL_NAME_ID " AND kind = ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
-		"events_grp_ts (grp_id=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT g.grp_id, g.node_id FROM node_groups g"
+		" WHERE g.grp_id = " STORE_SQL_NAME_ID " LIMIT ?", "PRIMARY KEY (grp_id=?)");
+	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND node_id = ?"
+		" AND +grp_id = ? AND kind = ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
+		"events_node_ts (node_id=?)");
 	ck_plan(db, "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE 1 AND "
 		STORE_SQL_RARE_KINDS " AND kind IN (?, ?) ORDER BY ts_ms DESC, id DESC LIMIT ?",
 		"events_rare_ts");
@@ -1715,10 +1721,10 @@ static const char v3_sql[] =
 	" 8.5, 1000.0, 12.5, 200, 3100, 'phi 8.50');"
 	"PRAGMA user_version=3;";
 
-/* A release-3 file (v1_sql, v2_sql, v3_sql) becomes v4: the events keep
+/* A release-3 file (v1_sql, v2_sql, v3_sql) becomes current: the events keep
  * their ids and every column; names and filters work on the old rows; new
  * rows follow the old ids. */
-START_TEST(test_migration_v3_to_v4)
+START_TEST(test_migration_v3)
 {
 	struct collected *c = collected_new();
 	struct store_event e;
@@ -1783,8 +1789,12 @@ START_TEST(test_migration_v3_to_v4)
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM names"), 6);
 	ck_assert_int_eq(sql_int(db, "SELECT count(DISTINCT name) FROM names"), 6);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-				 " AND name IN ('events_node_ts', 'events_ts', 'events_grp_ts',"
-				 " 'events_rare_ts')"), 4);
+				 " AND name IN ('events_node_ts', 'events_ts', 'events_rare_ts')"), 3);
+	/* Every (group, node) pair of the events, once: ('', ''), (pg, db-1),
+	 * (pg, db-2) from the old rows, (g1, db-2), (g1, db-3) from the new. */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM node_groups"), 5);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM (SELECT DISTINCT grp_id, node_id"
+				 " FROM event_log) e JOIN node_groups USING (grp_id, node_id)"), 5);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM event_log INDEXED BY events_rare_ts"
 				 " WHERE " STORE_SQL_RARE_KINDS), 1);
 	/* The events view shows the old columns, by name. */
@@ -1793,6 +1803,97 @@ START_TEST(test_migration_v3_to_v4)
 				 " AND hb_age_ms = 3100 AND id = 41"), 1);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events WHERE node = ''"), 1);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 7);
+	sqlite3_close(db);
+	free(c);
+}
+END_TEST
+
+/* Migration 4 as it shipped (events by integer keys, a view for the old
+ * columns), then rows of release 4: run after v1_sql, v2_sql and v3_sql. */
+static const char v4_sql[] =
+	"CREATE TABLE names(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	"INSERT INTO names(name) SELECT node FROM events UNION SELECT grp FROM events;"
+	"CREATE TABLE event_log(id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL, grp_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" from_state TEXT, to_state TEXT, rule TEXT, phi REAL, mean_ms REAL, sd_ms REAL,"
+	" samples INTEGER, hb_age_ms INTEGER, detail TEXT);"
+	"INSERT INTO event_log SELECT id, ts_ms,"
+	" (SELECT n.id FROM names n WHERE n.name = e.node),"
+	" (SELECT n.id FROM names n WHERE n.name = e.grp),"
+	" kind, from_state, to_state, rule, phi, mean_ms, sd_ms, samples, hb_age_ms,"
+	" detail FROM events e ORDER BY id;"
+	"DROP TABLE events;"
+	"CREATE VIEW events AS SELECT e.id AS id, e.ts_ms AS ts_ms, n.name AS node,"
+	" g.name AS grp, e.kind AS kind, e.from_state AS from_state,"
+	" e.to_state AS to_state, e.rule AS rule, e.phi AS phi, e.mean_ms AS mean_ms,"
+	" e.sd_ms AS sd_ms, e.samples AS samples, e.hb_age_ms AS hb_age_ms,"
+	" e.detail AS detail"
+	" FROM event_log e JOIN names n ON n.id = e.node_id JOIN names g ON g.id = e.grp_id;"
+	"CREATE INDEX events_node_ts ON event_log(node_id, ts_ms);"
+	"CREATE INDEX events_ts ON event_log(ts_ms);"
+	"CREATE INDEX events_grp_ts ON event_log(grp_id, ts_ms);"
+	"CREATE INDEX events_rare_ts ON event_log(ts_ms) WHERE (kind = 'failover'"
+	" OR kind = 'hook' OR kind = 'audit' OR kind = 'alert');"
+	/* release 4's rows: db-1 moved from pg to web */
+	"INSERT INTO names(name) VALUES('web');"
+	"INSERT INTO event_log(id, ts_ms, node_id, grp_id, kind, to_state, rule)"
+	" VALUES(60, 60, (SELECT id FROM names WHERE name = 'db-1'),"
+	" (SELECT id FROM names WHERE name = 'web'), 'state', 'alive', 'hello');"
+	"PRAGMA user_version=4;";
+
+static int collect_ids(const struct store_event *e, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n < (int)(sizeof(c->ev) / sizeof(c->ev[0])))
+		c->ev[c->n] = *e;
+	c->n++;
+	return 0;
+}
+
+/* A release-4 file: node_groups is filled from the events, the group index
+ * goes, and groups' pages and group_known give what they gave. */
+START_TEST(test_migration_v4_to_v5)
+{
+	struct collected *c = collected_new();
+	struct history_filter f = { .limit = 100 };
+	sqlite3 *db = NULL;
+	struct store *s;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1_sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v2_sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v3_sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v4_sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_ok(db_path, 0);
+	f.group = "pg";                 /* db-1's three, db-2's one, newest first */
+	ck_assert_int_eq(store_history(s, &f, collect_ids, c), 0);
+	ck_assert_int_eq(c->n, 4);
+	ck_assert_int_eq(c->ev[0].id, 41);
+	ck_assert_int_eq(c->ev[1].id, 3);
+	ck_assert_int_eq(c->ev[2].id, 2);
+	ck_assert_int_eq(c->ev[3].id, 1);
+	c->n = 0;
+	f.group = "web";
+	ck_assert_int_eq(store_history(s, &f, collect_ids, c), 0);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_int_eq(c->ev[0].id, 60);
+	ck_assert_str_eq(c->ev[0].node, "db-1");
+	ck_assert_int_eq(store_group_known(s, "web"), 1);
+	ck_assert_int_eq(store_group_known(s, "pg"), 1);
+	ck_assert_int_eq(store_group_known(s, "nope"), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master"
+				 " WHERE name = 'events_grp_ts'"), 0);
+	/* ('', ''), (pg, db-1), (pg, db-2), (web, db-1) */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM node_groups"), 4);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM events"), 6);
 	sqlite3_close(db);
 	free(c);
 }
@@ -2166,7 +2267,8 @@ Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, file_setup, file_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_migration_v2);
-	tcase_add_test(tc, test_migration_v3_to_v4);
+	tcase_add_test(tc, test_migration_v3);
+	tcase_add_test(tc, test_migration_v4_to_v5);
 	tcase_add_test(tc, test_group_members);
 	tcase_add_test(tc, test_group_members_memory);
 	tcase_add_test(tc, test_overrides);
