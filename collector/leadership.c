@@ -4,6 +4,7 @@
 #include "collector/leadership.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -755,4 +756,61 @@ void lead_node_view(struct leadership *l, int64_t now_ms, int64_t wall_ms, const
 		"leader" : "follower";
 	*maint = groups_member_maint(l->g, group, node, now_ms, &until);
 	*maint_until_wall = *maint ? to_wall(until, now_ms, wall_ms) : 0;
+}
+
+/* ---- /metrics ----------------------------------------------------------- */
+
+static void line(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(struct jw *w, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		jw_raw(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+void lead_metrics(struct leadership *l, int64_t now_ms, struct jw *w)
+{
+	size_t ng = core_group_count(l->core);
+	struct core_group_info cg;
+	struct grp_info gi;
+	static const char *const series[][2] = {
+		{ "vigil_group_epoch", "gauge" }, { "vigil_group_quorum", "gauge" },
+		{ "vigil_group_leader", "gauge" }, { "vigil_group_paused", "gauge" },
+		{ "vigil_group_failover_in_progress", "gauge" },
+	};
+	static const char *const help[] = {
+		"The group's leadership epoch (durable).",
+		"1 while a strict majority of the group's expected members is alive.",
+		"1 for the group's leader (label node); absent when it has none.",
+		"1 while automatic failover is paused for the group.",
+		"1 while a failover of the group is under way.",
+	};
+
+	for (size_t k = 0; k < sizeof series / sizeof series[0]; k++) {
+		line(w, "# HELP %s %s\n# TYPE %s %s\n", series[k][0], help[k], series[k][0],
+		     series[k][1]);
+		for (size_t i = 0; i < ng; i++) {
+			if (core_group_info(l->core, i, &cg) || groups_info(l->g, now_ms, cg.name, &gi))
+				continue;
+			switch (k) {
+			case 0: line(w, "%s{group=\"%s\"} %lld\n", series[k][0], gi.name,
+				     (long long)gi.epoch); break;
+			case 1: line(w, "%s{group=\"%s\"} %d\n", series[k][0], gi.name, gi.quorum); break;
+			case 2:
+				if (gi.leader[0])
+					line(w, "%s{group=\"%s\",node=\"%s\"} 1\n", series[k][0], gi.name,
+					     gi.leader);
+				break;
+			case 3: line(w, "%s{group=\"%s\"} %d\n", series[k][0], gi.name, gi.paused); break;
+			default: line(w, "%s{group=\"%s\"} %d\n", series[k][0], gi.name,
+				      gi.fo_state != FO_IDLE); break;
+			}
+		}
+	}
 }

@@ -73,4 +73,8 @@ void lead_maint_states(struct leadership *l, int64_t now_ms, int counts[NODE_STA
 void lead_node_view(struct leadership *l, int64_t now_ms, int64_t wall_ms, const char *group,
 		    const char *node, const char **role, bool *maint, int64_t *maint_until_wall);
 
+/* Prometheus series per group (names and labels are valid by construction:
+ * [A-Za-z0-9._-]): epoch, quorum, leader, paused, failover under way. */
+void lead_metrics(struct leadership *l, int64_t now_ms, struct jw *w);
+
 #endif

@@ -750,6 +750,9 @@ static void send_history(struct server *s, struct conn *c, const struct oper_msg
 /* Who or what made the decision an event records. */
 static const char *decided_by(const struct store_event *e, char *buf, size_t len)
 {
+	bool by_operator = strncmp(e->detail, "manual", 6) == 0 ||
+			   strncmp(e->detail, "switchover", 10) == 0;
+
 	if (strcmp(e->kind, "state") == 0 || strcmp(e->kind, "flap") == 0)
 		snprintf(buf, len, "the collector, automatically (rule %s)", e->rule);
 	else if (strcmp(e->kind, "agent") == 0)
@@ -757,7 +760,16 @@ static const char *decided_by(const struct store_event *e, char *buf, size_t len
 	else if (strcmp(e->kind, "conn") == 0)
 		snprintf(buf, len, "the connection of node %s", e->node);
 	else if (strcmp(e->kind, "audit") == 0)
-		snprintf(buf, len, "an operator (see the detail)");
+		snprintf(buf, len, "operator %.*s", (int)strcspn(e->detail, " :"), e->detail);
+	else if (strcmp(e->kind, "hook") == 0)
+		snprintf(buf, len, "the %s hook on node %s (its exit status and output are in the "
+			 "hook runs)", e->rule, e->node);
+	else if (strcmp(e->kind, "failover") == 0 && by_operator)
+		snprintf(buf, len, "an operator's command (the audit row is in the context), "
+			 "carried out by the collector");
+	else if (strcmp(e->kind, "failover") == 0)
+		snprintf(buf, len, "the collector, automatically: the guards it checked and the "
+			 "candidates it ranked are in the detail");
 	else
 		snprintf(buf, len, "the collector");
 	return buf;
@@ -784,7 +796,7 @@ static void send_explain(struct server *s, struct conn *c, const struct oper_msg
 	struct history_filter f = { .limit = 6 };
 	struct events_ctx x;
 	struct jw w;
-	char by[128], msg[128];
+	char by[256], msg[128];
 	int rc = store_event_get(s->store, q->event_id, &e);
 
 	if (rc) {
@@ -794,7 +806,19 @@ static void send_explain(struct server *s, struct conn *c, const struct oper_msg
 		return;
 	}
 	before.n = after.n = 0;
-	if (e.node[0]) {
+	if (e.group[0] && (!strcmp(e.kind, "failover") || !strcmp(e.kind, "hook") ||
+			   !strcmp(e.kind, "audit"))) {
+		/* A leadership event: its context is the group's leadership story
+		 * (what failed, what was decided, who ran what), not one node's. */
+		f.group = e.group;
+		f.kind = "state,failover,hook,audit";
+		f.before_id = e.id;
+		store_history(s->store, &f, keep_event, &before);
+		f.before_id = 0;
+		f.since_ms = e.ts_ms;
+		f.limit = 200;
+		store_history(s->store, &f, keep_event, &after);
+	} else if (e.node[0]) {
 		f.node = e.node;
 		f.before_id = e.id;                 /* the 6 just before it */
 		store_history(s->store, &f, keep_event, &before);
@@ -1240,6 +1264,8 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_req *r, con
 	} else if (strcmp(path, "/metrics") == 0) {
 		ctype = "text/plain; version=0.0.4";
 		promtext_render(&w, s->core, &s->facts, &s->k, util_mono_ms(), util_wall_ms());
+		if (s->lead)
+			lead_metrics(s->lead, util_mono_ms(), &w);
 		alerting_metrics(s->alerting, &w);
 	} else {
 		free(w.buf);

@@ -118,6 +118,22 @@ else
 	fail "no promote within 6 s of killing the leader: $(group)"
 fi
 NEW=$(group | jq -r .leader)
+# explain the automatic decision: guards, candidates, and what led to it
+id=$("${V[@]}" history --group g --kind failover --limit 50 --json \
+	| jq '[.events[] | select(.rule == "decision" and (.detail | test("leader n2 failed")))][0].id')
+ex=$("${V[@]}" explain "$id" --json 2>&1)
+echo "$ex" >"$T_DIR/explain.json"
+echo "$ex" | jqe '(.decided_by | test("automatically")) and (.event.detail | test("candidates"))
+	and ([.context[] | select(.kind == "state" and .node == "n2" and .to == "failed")] | length >= 1)
+	and ([.context[] | select(.kind == "failover" and .rule == "confirmed")] | length >= 1)' >/dev/null \
+	&& ok "explain $id: decided automatically, candidates ranked, context from n2's failure to confirmed" \
+	|| fail "explain of the decision: $ex"
+m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+echo "$m" | grep -qx "vigil_group_epoch{group=\"g\"} $(group | jq .epoch)" \
+	&& echo "$m" | grep -qx "vigil_group_leader{group=\"g\",node=\"$NEW\"} 1" \
+	&& echo "$m" | grep -qx 'vigil_group_quorum{group="g"} 1' \
+	&& ok "/metrics: vigil_group_epoch, vigil_group_leader, vigil_group_quorum" \
+	|| fail "/metrics group series: $(echo "$m" | grep vigil_group_)"
 
 # --- the old leader restarted: it demotes and stays a follower
 m=$(mark)
