@@ -536,17 +536,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* Send one query; return the result's "data" (the caller deletes *root), or
  * NULL after printing why. */
-static cJSON *query(const struct opts *o, const struct oper_msg *q, cJSON **root)
+/* Send one request (n bytes of req, n < 0: it did not encode) and parse
+ * the reply; NULL after printing why. */
+static cJSON *request(const struct opts *o, const char *req, int n, int64_t id)
 {
-	char req[1024], err[512];
-	int n = proto_encode_query(req, sizeof req, q);
-	char *reply;
-	const cJSON *t, *ok, *data, *e, *msg;
+	char err[512], *reply;
+	cJSON *root;
 
-	*root = NULL;
-	if (n < 0)
+	if (n < 0) {
+		fprintf(stderr, "vigil: the request does not fit in one message\n");
 		return NULL;
-	reply = oclient_request(&o->url, o->token, o->insecure, req, (size_t)n, (long long)q->id,
+	}
+	reply = oclient_request(&o->url, o->token, o->insecure, req, (size_t)n, (long long)id,
 				o->timeout_ms, err, sizeof err);
 	if (!reply) {
 		char url[600];
@@ -555,8 +556,21 @@ static cJSON *query(const struct opts *o, const struct oper_msg *q, cJSON **root
 		fprintf(stderr, "vigil: collector %s: %s\n", url, err);
 		return NULL;
 	}
-	*root = cJSON_Parse(reply);
+	root = cJSON_Parse(reply);
 	free(reply);
+	if (!root)
+		fprintf(stderr, "vigil: the collector sent a malformed reply\n");
+	return root;
+}
+
+static cJSON *query(const struct opts *o, const struct oper_msg *q, cJSON **root)
+{
+	char req[1024];
+	const cJSON *t, *ok, *data, *e, *msg;
+
+	*root = request(o, req, proto_encode_query(req, sizeof req, q), q->id);
+	if (!*root)
+		return NULL;
 	t = cJSON_GetObjectItemCaseSensitive(*root, "type");
 	ok = cJSON_GetObjectItemCaseSensitive(*root, "ok");
 	data = cJSON_GetObjectItemCaseSensitive(*root, "data");
@@ -966,27 +980,9 @@ static int cmd_at(const struct opts *o)
  * after printing why. */
 static cJSON *command(const struct opts *o, const struct oper_msg *q)
 {
-	char req[4096], err[512];
-	int n = proto_encode_oper_command(req, sizeof req, q);
-	char *reply;
-	cJSON *root;
+	char req[4096];
 
-	if (n < 0)
-		return NULL;
-	reply = oclient_request(&o->url, o->token, o->insecure, req, (size_t)n, (long long)q->id,
-				o->timeout_ms, err, sizeof err);
-	if (!reply) {
-		char url[600];
-
-		ws_url_format(&o->url, url, sizeof url);
-		fprintf(stderr, "vigil: collector %s: %s\n", url, err);
-		return NULL;
-	}
-	root = cJSON_Parse(reply);
-	free(reply);
-	if (!root)
-		fprintf(stderr, "vigil: the collector sent a malformed reply\n");
-	return root;
+	return request(o, req, proto_encode_oper_command(req, sizeof req, q), q->id);
 }
 
 static void print_names(const cJSON *arr, const char *sep)
