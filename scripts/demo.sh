@@ -37,8 +37,13 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
+# Each agent's leadership hooks append a line to $DIR/hooks.log, so a
+# failover (f in the view, or vigil failover) can be followed there.
+HOOK='echo "$(date +%T.%3N) $VIGIL_NODE $VIGIL_HOOK -> $VIGIL_ROLE (epoch $VIGIL_EPOCH): $VIGIL_REASON" >>'"$DIR/hooks.log"
 start_agent() { # NAME GROUP PRIORITY
+	mkdir -p "$DIR/state-$1"
 	bin/vigil-agent --collector "ws://127.0.0.1:$PORT" --node "$1" --group "$2" --priority "$3" \
+		--state-dir "$DIR/state-$1" --on-promote "$HOOK" --on-demote "$HOOK" --on-fence "$HOOK" \
 		>"$DIR/agent-$1.log" 2>&1 &
 	PIDS+=($!)
 }
@@ -55,6 +60,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 echo "demo: collector on 127.0.0.1:$PORT (history in $DIR/vigil.db, logs in $DIR/), 5 agents: ${n:-0} alive"
+echo "demo: leadership hooks log to $DIR/hooks.log; in the view press ? for the keys (f failover, w switchover)"
 
 if [ -n "${DEMO_FRAMES:-}" ]; then
 	bin/vigil --collector "ws://127.0.0.1:$PORT" --frames "$DEMO_FRAMES"
