@@ -7,13 +7,16 @@
  * (or at once if the previous commit took longer) and holds at most
  * STORE_BATCH_ROWS rows.  Under load, batches grow to what arrived during
  * the last commit: the per-node index costs a page write per node per
- * commit, not per row.  Reads use a second connection and are meant for the
- * event-loop thread (WAL readers do not block the writer).
+ * commit, not per row.  For a file, a checkpointer thread with its own
+ * connection copies the WAL into the database after commits, so the writer
+ * does not wait on the disk.  Reads use a second connection and are meant
+ * for the event-loop thread (WAL readers do not block the writer).
  *
  * Schema versions are applied with PRAGMA user_version migrations.
  * Timestamps are wall-clock milliseconds since 1970 (UTC).
  *
- * History is one table: failovers, hook runs and operator audit rows are
+ * History is one table (event_log since schema v4, with a view "events"
+ * for the sqlite3 shell): failovers, hook runs and operator audit rows are
  * kept in their own tables (the structure) AND as a summary row in events
  * (kind "failover", "hook", "audit"), written in the same transaction.
  * Metric samples are kept raw and as per-minute aggregates; only those two
