@@ -1837,6 +1837,10 @@ struct store *store_open(const char *path, int flush_ms, char *err, size_t errle
 		sqlite3_wal_hook(s->wdb, store_wal_hook, s);
 	}
 
+	/* The first prune pass comes a pass interval after opening: the caller
+	 * sets the retention just after store_open(), and old rows must not be
+	 * pruned under the defaults in between. */
+	s->last_prune_ms = clock_ms(CLOCK_MONOTONIC);
 	rc = pthread_create(&s->writer, NULL, store_writer_main, s);
 	if (rc) {
 		set_err(err, errlen, "%s: cannot start writer thread: %s",
