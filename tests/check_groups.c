@@ -6,6 +6,7 @@
  * parameter. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "collector/groups.h"
@@ -699,6 +700,63 @@ START_TEST(test_epoch_seen_raises_next)
 }
 END_TEST
 
+
+/* Thousands of groups and members: every member finds its group (heartbeat
+ * grants), a forgotten one no longer does, and may join another group. */
+START_TEST(test_many_groups_lookup)
+{
+	struct groups_config cfg;
+	struct fx f;
+	struct grp_grant gg;
+	char node[32], group[32];
+
+	groups_config_defaults(&cfg);
+	f.g = groups_new(&cfg);
+	ck_assert_ptr_nonnull(f.g);
+	grp_out_init(&f.o);
+	f.now = 0;
+	for (int i = 0; i < 3000; i++) {
+		struct grp_member_update u;
+
+		memset(&u, 0, sizeof u);
+		snprintf(u.node, sizeof u.node, "n%d", i);
+		snprintf(u.group, sizeof u.group, "g%d", i / 3);
+		u.state = NODE_ALIVE;
+		u.connected = i % 3 != 2;
+		ck_assert_int_eq(groups_member(f.g, 0, &u, &f.o), 0);
+	}
+	ck_assert_uint_eq(groups_count(f.g), 1000);
+	for (int i = 0; i < 3000; i += 7) {
+		snprintf(node, sizeof node, "n%d", i);
+		groups_heartbeat(f.g, 10, node, &gg);
+		ck_assert_msg(gg.member, "%s not found", node);
+	}
+	groups_heartbeat(f.g, 10, "n3000", &gg);
+	ck_assert(!gg.member);
+	/* n2 (not connected, not leader) is forgotten from g0 and joins g999 */
+	ck_assert_int_eq(groups_forget(f.g, 20, "g0", "n2", "alice", "moved", &f.o), 0);
+	groups_heartbeat(f.g, 21, "n2", &gg);
+	ck_assert(!gg.member);
+	{
+		struct grp_member_update u;
+		struct grp_info gi;
+
+		memset(&u, 0, sizeof u);
+		util_strlcpy(u.node, "n2", sizeof u.node);
+		util_strlcpy(u.group, "g999", sizeof u.group);
+		u.state = NODE_ALIVE;
+		ck_assert_int_eq(groups_member(f.g, 22, &u, &f.o), 0);
+		ck_assert_int_eq(groups_info(f.g, 22, "g999", &gi), 0);
+		ck_assert_int_eq(gi.expected, 4);
+		ck_assert_int_eq(groups_info(f.g, 22, "g0", &gi), 0);
+		ck_assert_int_eq(gi.expected, 2);
+	}
+	snprintf(group, sizeof group, "g%d", 500);
+	ck_assert(groups_has_quorum(f.g, group));
+	fx_done(&f);
+}
+END_TEST
+
 Suite *groups_suite(void)
 {
 	Suite *s = suite_create("groups");
@@ -708,6 +766,7 @@ Suite *groups_suite(void)
 	tcase_add_test(tc, test_ranking);
 	tcase_add_test(tc, test_new_group_settles);
 	tcase_add_test(tc, test_epoch_seen_raises_next);
+	tcase_add_test(tc, test_many_groups_lookup);
 	tcase_add_test(tc, test_quorum_and_forget);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("failover");
