@@ -64,7 +64,8 @@ struct node {
 	double flap_score;          /* as of flap_at_ms */
 	int64_t flap_at_ms;
 	bool flapping;
-	uint64_t rev;
+	uint64_t rev;               /* core rev of its last change of any kind */
+	uint64_t srev;              /* ... of its last significant change (not just a heartbeat) */
 
 	/* leadership, as the agent reports it */
 	char agent_role[PROTO_ROLE_MAX + 1];
@@ -89,7 +90,18 @@ struct core {
 	int64_t tilt_until_ms;
 	int64_t tilt_since_ms;      /* the last stall ended (tilt entered or extended) */
 	uint64_t rev;
+	uint64_t srev;              /* the highest node srev */
 };
+
+/* A node changed: deltas list it.  Significant changes (state, connection,
+ * flags, health, role) also go out in the fast deltas; a plain heartbeat's
+ * metrics only in the periodic full ones (docs/protocol.md). */
+static void bump(struct core *c, struct node *n, bool significant)
+{
+	n->rev = ++c->rev;
+	if (significant)
+		n->srev = c->srev = n->rev;
+}
 
 /* ---- config ------------------------------------------------------------ */
 
@@ -281,7 +293,7 @@ static struct node *add_node(struct core *c, const char *name, const char *group
 	c->nodes[c->n++] = n;
 	hash_insert(c->hash, c->hcap, n);
 	c->sorted_dirty = true;
-	n->rev = ++c->rev;
+	bump(c, n, true);
 	return n;
 }
 
@@ -350,7 +362,7 @@ static void flap_event(struct core *c, struct node *n, bool on, int64_t wall_ms,
 	struct core_action *a = push(out, CA_FLAP, n, wall_ms);
 
 	n->flapping = on;
-	n->rev = ++c->rev;
+	bump(c, n, true);
 	if (!a)
 		return;
 	a->on = on;
@@ -405,7 +417,7 @@ static void transition(struct core *c, struct node *n, enum node_state to, const
 	util_strlcpy(n->rule, rule, sizeof n->rule);
 	n->state_since_ms = now_ms;
 	n->state_since_wall_ms = wall_ms;
-	n->rev = ++c->rev;
+	bump(c, n, true);
 	if (!is_new)
 		flap_count(c, n, now_ms, wall_ms, out);
 }
@@ -541,7 +553,7 @@ int core_hello(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t conn,
 	n->remembered = false;
 	n->bad_streak = n->good_streak = 0;
 	n->nchecks = 0;
-	n->rev = ++c->rev;
+	bump(c, n, true);
 	if (reset_phi(c, n) == 0) {
 		phi_heartbeat(n->phi, now_ms);   /* hello counts as the first heartbeat */
 		n->last_hb_ms = now_ms;
@@ -571,6 +583,18 @@ static struct node *holder(struct core *c, uint64_t conn, const char *node)
 }
 
 /* Keep the node's checks; the array grows to the largest count seen. */
+/* Did the set of checks or any check's status change? */
+static bool checks_changed(const struct node *n, const struct proto_hb *hb)
+{
+	if (hb->nchecks != n->nchecks)
+		return true;
+	for (int i = 0; i < hb->nchecks; i++)
+		if (hb->checks[i].status != n->checks[i].status ||
+		    strcmp(hb->checks[i].name, n->checks[i].name))
+			return true;
+	return false;
+}
+
 static void set_checks(struct node *n, const struct proto_hb *hb)
 {
 	if (hb->nchecks > n->checks_cap) {
@@ -645,7 +669,7 @@ static void judge_health(struct core *c, struct node *n, int64_t now_ms, int64_t
 		transition(c, n, NODE_ALIVE, "healthy", now_ms, wall_ms, NULL, false, out);
 	} else if (n->state == NODE_DEGRADED && why[0] && strcmp(why, n->health)) {
 		util_strlcpy(n->health, why, sizeof n->health);   /* same state, new reasons */
-		n->rev = ++c->rev;
+		bump(c, n, true);
 	}
 }
 
@@ -653,6 +677,7 @@ void core_heartbeat(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t co
 		    const char *node, const struct proto_hb *hb, struct core_out *out)
 {
 	struct node *n = holder(c, conn, node);
+	bool sig;
 
 	if (!n)
 		return;
@@ -664,12 +689,14 @@ void core_heartbeat(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t co
 	n->hb_count++;
 	n->m = hb->m;
 	n->rtt_ms = hb->rtt_ms;
+	sig = hb->role[0] && strcmp(hb->role, n->agent_role) != 0;
 	if (hb->role[0])
 		util_strlcpy(n->agent_role, hb->role, sizeof n->agent_role);
 	if (hb->epoch > n->agent_epoch)
 		n->agent_epoch = hb->epoch;
+	sig |= checks_changed(n, hb);
 	set_checks(n, hb);
-	n->rev = ++c->rev;
+	bump(c, n, sig);
 	if (hb->echo) {
 		struct core_action *a = push(out, CA_HB_ACK, n, wall_ms);
 
@@ -733,7 +760,7 @@ void core_disconnect(struct core *c, int64_t now_ms, int64_t wall_ms, uint64_t c
 		return;
 	n->conn = 0;
 	n->disconnected_ms = now_ms;
-	n->rev = ++c->rev;
+	bump(c, n, true);
 	if (n->said_bye || n->state == NODE_LEFT) {
 		record(n, "conn", "closed_after_bye", wall_ms, NULL, out);
 		return;
@@ -925,6 +952,7 @@ static void fill_info(const struct core *c, const struct node *n, int64_t now_ms
 	o->flap_score = flap_score_at(c, n, now_ms);
 	util_strlcpy(o->health, n->state == NODE_DEGRADED ? n->health : "", sizeof o->health);
 	o->rev = n->rev;
+	o->srev = n->srev;
 	util_strlcpy(o->agent_role, n->agent_role[0] ? n->agent_role : "follower",
 		     sizeof o->agent_role);
 	o->agent_epoch = n->agent_epoch;
@@ -1014,12 +1042,17 @@ void core_touch(struct core *c, const char *node)
 	struct node *n = node && node[0] ? find(c, node) : NULL;
 
 	if (n)
-		n->rev = ++c->rev;
+		bump(c, n, true);
 }
 
 uint64_t core_rev(const struct core *c)
 {
 	return c->rev;
+}
+
+uint64_t core_srev(const struct core *c)
+{
+	return c->srev;
 }
 
 int core_count_state(const struct core *c, enum node_state s)

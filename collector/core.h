@@ -124,6 +124,9 @@ struct core_node_info {
 	double flap_score;                      /* at now_ms */
 	char health[PROTO_TEXT_MAX + 1];        /* why degraded, or "" */
 	uint64_t rev;                           /* core_rev() when it last changed */
+	uint64_t srev;                          /* ... when it last changed significantly:
+						 * state, connection, flags, health, checks'
+						 * statuses, agent role (not every heartbeat) */
 	char agent_role[PROTO_ROLE_MAX + 1];    /* what the agent says: follower, claiming, leader */
 	int64_t agent_epoch;                    /* the newest epoch the agent has seen */
 	bool no_failover;                       /* the agent was started with --no-failover */
@@ -187,6 +190,8 @@ bool core_in_tilt(const struct core *c);
 /* Grows by one at every change to any node: a view can send only the nodes
  * whose info.rev is above the rev it last sent. */
 uint64_t core_rev(const struct core *c);
+/* The rev of the latest significant change of any node (see core_node_info.srev). */
+uint64_t core_srev(const struct core *c);
 /* Something shown with node changed outside the core (its role, maintenance):
  * list it in the next delta. */
 void core_touch(struct core *c, const char *node);

@@ -65,12 +65,14 @@ struct conn {
 	char node[PROTO_NAME_MAX + 1];
 	char group[PROTO_NAME_MAX + 1];
 	char agent_role[PROTO_ROLE_MAX + 1];  /* as last told to leadership */
+	int64_t valid_ms;                     /* last lws_validity_confirmed() */
 	/* operator */
 	char who[65];
 	enum auth_role role;
 	bool subscribed;
-	uint64_t sent_rev;
-	int64_t last_delta_ms;
+	uint64_t sent_rev;                /* every change up to it was sent (full deltas) */
+	uint64_t sent_srev;               /* every significant change up to it was sent */
+	int64_t last_delta_ms;            /* the last full delta */
 };
 
 /* An ack owed to an agent once every row up to ticket is committed: the
@@ -518,7 +520,14 @@ static void agent_message(struct server *s, struct conn *c, const char *buf, siz
 		break;
 	case AMSG_HB:
 		s->k.msg_hb++;
-		lws_validity_confirmed(c->wsi);
+		/* Heartbeats prove the connection alive, so lws need not ping it;
+		 * but each confirmation re-inserts its timer in a sorted list of
+		 * every connection's (O(n)): once every few seconds is plenty
+		 * against a 10 s ping / 20 s hang-up policy. */
+		if (now - c->valid_ms >= 3000) {
+			lws_validity_confirmed(c->wsi);
+			c->valid_ms = now;
+		}
 		core_heartbeat(s->core, now, wall, c->id, c->node, &m.u.hb, &s->out);
 		apply(s, c);
 		if (s->lead) {
@@ -596,7 +605,7 @@ static void refresh_facts(struct server *s)
 
 /* Large payloads (status of many nodes) go through a growing buffer. */
 static void send_status(struct server *s, struct conn *c, const char *type, int64_t id,
-			uint64_t since)
+			uint64_t since, bool significant_only)
 {
 	struct jw w;
 	int n;
@@ -612,7 +621,8 @@ static void send_status(struct server *s, struct conn *c, const char *type, int6
 	jw_key(&w, "data");
 	s->facts.you_name = c->who;
 	s->facts.you_role = c->role == ROLE_OPERATOR ? "operator" : "viewer";
-	view_status(&w, s->core, s->lead, &s->facts, util_mono_ms(), util_wall_ms(), since);
+	view_status(&w, s->core, s->lead, &s->facts, util_mono_ms(), util_wall_ms(), since,
+		    significant_only);
 	s->facts.you_name = NULL;
 	/* The firing alerts join the status object (views.c is not ours): reopen
 	 * it by dropping its closing brace; jsonw still expects a comma. */
@@ -966,13 +976,13 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 	switch (q.type) {
 	case OMSG_SUBSCRIBE:
 		c->subscribed = true;
-		c->sent_rev = core_rev(s->core);
+		c->sent_rev = c->sent_srev = core_rev(s->core);
 		c->last_delta_ms = util_mono_ms();
-		send_status(s, c, "snapshot", q.id, 0);
+		send_status(s, c, "snapshot", q.id, 0, false);
 		break;
 	case OMSG_QUERY:
 		if (strcmp(q.what, "status") == 0)
-			send_status(s, c, "result", q.id, 0);
+			send_status(s, c, "result", q.id, 0, false);
 		else if (strcmp(q.what, "history") == 0)
 			send_history(s, c, &q);
 		else if (strcmp(q.what, "explain") == 0)
@@ -1006,20 +1016,27 @@ static void oper_message(struct server *s, struct conn *c, const char *buf, size
 	}
 }
 
-/* Deltas to subscribers: the nodes changed since what each was last sent,
- * plus the collector's own facts; at least every 2 s so those stay fresh. */
+/* Deltas to subscribers.  Every delta_ms (250): the nodes whose state,
+ * connection, flags, health or role changed since the last delta; every 2 s
+ * a full one: every node changed at all (a heartbeat's metrics, phi, age)
+ * and the collector's own facts.  With thousands of nodes heartbeating every
+ * second, sending each heartbeat's metrics within 250 ms would stream the
+ * whole fleet four times a second. */
 static void publish_deltas(struct server *s, int64_t now)
 {
-	uint64_t v = core_rev(s->core);
+	uint64_t v = core_rev(s->core), sv = core_srev(s->core);
 
 	for (struct conn *c = s->conns; c; c = c->next) {
 		if (c->kind != CONN_OPER || !c->subscribed || c->closing)
 			continue;
-		if (v == c->sent_rev && now - c->last_delta_ms < 2000)
-			continue;
-		send_status(s, c, "delta", -1, c->sent_rev ? c->sent_rev : 0);
-		c->sent_rev = v;
-		c->last_delta_ms = now;
+		if (now - c->last_delta_ms >= 2000) {
+			send_status(s, c, "delta", -1, c->sent_rev, false);
+			c->sent_rev = c->sent_srev = v;
+			c->last_delta_ms = now;
+		} else if (sv > c->sent_srev) {
+			send_status(s, c, "delta", -1, c->sent_srev, true);
+			c->sent_srev = v;
+		}
 	}
 }
 

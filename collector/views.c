@@ -143,7 +143,7 @@ static void summary(struct jw *w, struct core *c, struct leadership *lead, int64
 
 void view_status(struct jw *w, struct core *c, struct leadership *lead,
 		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
-		 uint64_t since_rev)
+		 uint64_t since_rev, bool significant_only)
 {
 	struct node_lead nl = { .role = "follower" };
 	struct core_node_info ni;
@@ -161,7 +161,7 @@ void view_status(struct jw *w, struct core *c, struct leadership *lead,
 	for (size_t i = 0; i < core_node_count(c); i++) {
 		if (core_node_info(c, i, now_ms, &ni))
 			break;
-		if (since_rev && ni.rev <= since_rev)
+		if (since_rev && (significant_only ? ni.srev : ni.rev) <= since_rev)
 			continue;
 		nchecks = core_node_checks(c, ni.name, &checks);
 		if (lead)

@@ -39,10 +39,12 @@ void view_node(struct jw *w, const struct core_node_info *n, const struct proto_
 /* The whole status object: {"collector":{...},"summary":{...},"nodes":[...],"groups":[...]}.
  * With since_rev > 0 only nodes changed after it are listed (a delta). */
 struct leadership;
-/* lead may be NULL (no group fields beyond members and alive). */
+/* lead may be NULL (no group fields beyond members and alive).  since_rev > 0:
+ * a delta, only nodes changed after it (significant_only: only nodes whose
+ * last significant change is after it, see core_node_info.srev). */
 void view_status(struct jw *w, struct core *c, struct leadership *lead,
 		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
-		 uint64_t since_rev);
+		 uint64_t since_rev, bool significant_only);
 /* A transition as sent to subscribers: {"node":..,"from":..,"to":..,"rule":..,...} */
 void view_transition(struct jw *w, const struct core_action *a);
 /* GET /health body; returns the HTTP status to send (200 or 503). */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "collector/phi.h"
+#include "proto/util.h"
 #include "suites.h"
 
 #define ARRAY_LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -1154,6 +1155,56 @@ START_TEST(test_tilt_burst_forgotten)
 }
 END_TEST
 
+/* A plain heartbeat is a change (rev) but not a significant one (srev):
+ * fast deltas skip it.  A state change, a new agent role or a check's new
+ * status is significant. */
+START_TEST(test_significant_changes)
+{
+	struct sim s;
+	struct core_node_info a, b;
+	struct proto_hb hb;
+	uint64_t srev0;
+
+	sim_init(&s);
+	ck_assert_int_eq(s_hello(&s, 1, "n1", "g", "b", 500), 0);
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &a), 0);
+	ck_assert(a.srev == a.rev && a.srev == core_srev(s.c));
+	srev0 = core_srev(s.c);
+	s.now += 500;
+	s_hb(&s, 1, "n1");
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &b), 0);
+	ck_assert(b.rev > a.rev);
+	ck_assert(b.srev == a.srev);
+	ck_assert(core_srev(s.c) == srev0);
+
+	memset(&hb, 0, sizeof hb);                 /* the agent now says it leads */
+	hb.seq = s.hbseq++;
+	util_strlcpy(hb.role, "leader", sizeof hb.role);
+	s.now += 500;
+	core_out_reset(&s.o);
+	core_heartbeat(s.c, s.now, wall(s.now), 1, "n1", &hb, &s.o);
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &a), 0);
+	ck_assert(a.srev == a.rev && a.srev > b.srev);
+	ck_assert_str_eq(a.agent_role, "leader");
+
+	hb.seq = s.hbseq++;                        /* same role again: not significant */
+	s.now += 500;
+	core_heartbeat(s.c, s.now, wall(s.now), 1, "n1", &hb, &s.o);
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &b), 0);
+	ck_assert(b.rev > a.rev && b.srev == a.srev);
+
+	hb.seq = s.hbseq++;                        /* a check appears: significant */
+	hb.nchecks = 1;
+	util_strlcpy(hb.checks[0].name, "pg", sizeof hb.checks[0].name);
+	hb.checks[0].status = CHECK_PASSING;
+	s.now += 500;
+	core_heartbeat(s.c, s.now, wall(s.now), 1, "n1", &hb, &s.o);
+	ck_assert_int_eq(core_node_find(s.c, "n1", s.now, &a), 0);
+	ck_assert(a.srev == a.rev && a.srev > b.srev);
+	sim_done(&s);
+}
+END_TEST
+
 START_TEST(test_tilt_gap_boundary_and_extend)
 {
 	struct sim s;
@@ -1952,6 +2003,7 @@ Suite *core_suite(void)
 	tc = tcase_create("tilt");
 	tcase_add_test(tc, test_tilt_stall);
 	tcase_add_test(tc, test_tilt_burst_forgotten);
+	tcase_add_test(tc, test_significant_changes);
 	tcase_add_test(tc, test_tilt_gap_boundary_and_extend);
 	tcase_add_test(tc, test_tilt_clock_backwards);
 	suite_add_tcase(s, tc);
