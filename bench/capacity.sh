@@ -145,6 +145,7 @@ verdict() { # N IV
 		if ($6 + 0 >= 256) { f = 1; why = why sprintf("RSS %s MiB; ", $6) }
 		if ($8 == "-" || $8 + 0 >= 10) { f = 1; why = why sprintf("p99 %s ms; ", $8) }
 		if ($11 + 0 > 0) { f = 1; why = why sprintf("%s false alarms; ", $11) }
+		if ($12 + 0 > 0) { f = 1; why = why "tilt: the collector stopped judging; " }
 		if ($18 != 1) { f = 1; why = why "not all agents connected; " }
 		sub(/; $/, "", why)
 		printf "%s", f ? "**not met** (" why ")" : sprintf("**met** (CPU %s %%, RSS %s MiB, p99 %s ms, no false alarm)", $4, $6, $8)
