@@ -811,6 +811,9 @@ static void judge(struct core *c, struct node *n, int64_t now_ms, int64_t wall_m
 	}
 	if (!n->phi)
 		return;
+	/* Most nodes are on time at most ticks: skip the exp/log then. */
+	if (c->cfg.suspect_phi > 0.302 && phi_surely_below_half(n->phi, now_ms))
+		return;
 	phi = phi_value(n->phi, now_ms);
 	if (phi >= c->cfg.failed_phi) {
 		phi_detail(c, n, phi, c->cfg.failed_phi, "failed", now_ms, why, sizeof why);

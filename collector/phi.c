@@ -235,6 +235,16 @@ void phi_heartbeat(struct phi_detector *d, int64_t now_ms)
 	d->last_ms = now_ms;
 }
 
+bool phi_surely_below_half(const struct phi_detector *d, int64_t now_ms)
+{
+	if (!d->has_last)
+		return true;
+	/* phi <= -log10(1/2) = 0.30103 while the elapsed time is at most the
+	 * (pause-shifted) mean: no sqrt, exp or log needed to know that. */
+	return diff_ms(d->last_ms, now_ms) * (double)d->count <=
+	       (double)d->sum + d->cfg.acceptable_pause_ms * (double)d->count;
+}
+
 double phi_value(const struct phi_detector *d, int64_t now_ms)
 {
 	double mean, std_dev;

@@ -22,6 +22,10 @@ void   phi_free(struct phi_detector *d);                    /* NULL is a no-op *
 void   phi_heartbeat(struct phi_detector *d, int64_t now_ms);
 double phi_value(const struct phi_detector *d, int64_t now_ms); /* 0.0 before any heartbeat */
 bool   phi_is_available(const struct phi_detector *d, int64_t now_ms);
+/* True when phi at now_ms is surely at most 0.30103 (-log10 1/2): the time
+ * since the last heartbeat is within the mean interval plus the acceptable
+ * pause.  A cheap pre-check for thresholds above that. */
+bool   phi_surely_below_half(const struct phi_detector *d, int64_t now_ms);
 double phi_of(double time_diff_ms, double mean_ms, double std_dev_ms); /* the formula alone */
 
 /* Evidence for verdicts: the interval statistics as the detector uses them

@@ -65,7 +65,7 @@ struct conn {
 	char node[PROTO_NAME_MAX + 1];
 	char group[PROTO_NAME_MAX + 1];
 	char agent_role[PROTO_ROLE_MAX + 1];  /* as last told to leadership */
-	int64_t valid_ms;                     /* last lws_validity_confirmed() */
+	int64_t rx_ms;                        /* the last message (or connect), monotonic */
 	/* operator */
 	char who[65];
 	enum auth_role role;
@@ -117,6 +117,7 @@ struct server {
 	struct pending_ack *acks;       /* agent events acked once committed */
 	size_t nacks, ackcap;
 	int64_t last_sample_ms;
+	size_t sample_next;             /* the next node index to sample */
 	char scratch[PROTO_MAX_FRAME + 1];
 };
 
@@ -520,14 +521,6 @@ static void agent_message(struct server *s, struct conn *c, const char *buf, siz
 		break;
 	case AMSG_HB:
 		s->k.msg_hb++;
-		/* Heartbeats prove the connection alive, so lws need not ping it;
-		 * but each confirmation re-inserts its timer in a sorted list of
-		 * every connection's (O(n)): once every few seconds is plenty
-		 * against a 10 s ping / 20 s hang-up policy. */
-		if (now - c->valid_ms >= 3000) {
-			lws_validity_confirmed(c->wsi);
-			c->valid_ms = now;
-		}
 		core_heartbeat(s->core, now, wall, c->id, c->node, &m.u.hb, &s->out);
 		apply(s, c);
 		if (s->lead) {
@@ -1117,6 +1110,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->wsi = wsi;
 		c->kind = kind;
 		c->id = ++s->next_conn_id;
+		c->rx_ms = util_mono_ms();
 		c->established = true;
 		conn_link(s, c);
 		if (kind == CONN_AGENT) {
@@ -1138,6 +1132,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	case LWS_CALLBACK_RECEIVE:
 		if (!c->established || c->closing)
 			break;
+		c->rx_ms = util_mono_ms();
 		if (conn_receive(s, c, in, len, &done))
 			return -1;
 		if (!done || c->closing)
@@ -1378,15 +1373,27 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 /* ---- timers and lifecycle ---------------------------------------------- */
 
-/* One downsampled metrics row per connected node. */
-static void record_samples(struct server *s, int64_t wall)
+/* One downsampled metrics row per connected node every sample_ms, taken a
+ * slice per tick rather than all at once: at 10,000 nodes one pass copies
+ * tens of MB and would hold heartbeats up for tens of ms. */
+static void record_samples(struct server *s, int64_t now, int64_t wall)
 {
-	size_t n = core_node_count(s->core);
-	int64_t now = util_mono_ms();
+	size_t n = core_node_count(s->core), per_tick, end;
 	struct core_node_info ni;
 	struct store_sample x;
 
-	for (size_t i = 0; i < n; i++) {
+	if (!n || now <= s->last_sample_ms)
+		return;
+	/* as many nodes as the time since the last slice is of sample_ms */
+	per_tick = (size_t)((uint64_t)n * (uint64_t)(now - s->last_sample_ms) /
+			    (uint64_t)s->cfg->sample_ms);
+	if (!per_tick)
+		return;                    /* not yet: the time accumulates */
+	s->last_sample_ms = now;
+	if (s->sample_next >= n)
+		s->sample_next = 0;
+	end = s->sample_next + per_tick < n ? s->sample_next + per_tick : n;
+	for (size_t i = s->sample_next; i < end; i++) {
 		if (core_node_info(s->core, i, now, &ni) || !ni.connected)
 			continue;
 		store_sample_init(&x);
@@ -1400,6 +1407,35 @@ static void record_samples(struct server *s, int64_t wall)
 		x.errors = proto_app_value(&ni.m, "errors");
 		x.latency_ms = proto_app_value(&ni.m, "latency_ms");
 		store_add_sample(s->store, &x);
+	}
+	s->sample_next = end;
+}
+
+/* Agents talk at least every interval (<= 60 s): a connection silent for
+ * three times that (at least 20 s), or without hello after 10 s, is dead or
+ * stuck: close it.  (lws's own idle policy would do this with a timer per
+ * connection, re-inserted in a sorted list of all of them at every
+ * heartbeat: quadratic with thousands of agents.)  Dashboards may be
+ * silent: they are not swept. */
+static void sweep_silent(struct server *s, int64_t now)
+{
+	for (struct conn *c = s->conns; c; c = c->next) {
+		struct core_node_info ni;
+		int64_t limit = 10000;
+
+		if (c->kind != CONN_AGENT || c->closing)
+			continue;
+		if (c->hello_done) {
+			limit = 20000;
+			if (core_node_find(s->core, c->node, now, &ni) == 0 && 3LL * ni.interval_ms > limit)
+				limit = 3LL * ni.interval_ms;
+		}
+		if (now - c->rx_ms > limit) {
+			util_log("warn", "agent connection %llu%s%s: silent for %lld ms: closing it",
+				 (unsigned long long)c->id, c->hello_done ? " " : " (no hello)",
+				 c->node, (long long)(now - c->rx_ms));
+			conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "silent");
+		}
 	}
 }
 
@@ -1416,14 +1452,14 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	alerting_tick(s->alerting, now, wall, s->core, s->lead, s->facts.recording,
 		      s->store_error);
 	send_due_acks(s);
-	if (s->cfg->sample_ms > 0 && now - s->last_sample_ms >= s->cfg->sample_ms) {
-		s->last_sample_ms = now;
-		record_samples(s, wall);
-	}
+	if (s->cfg->sample_ms > 0)
+		record_samples(s, now, wall);
 	if (now - s->last_delta_ms >= s->cfg->delta_ms) {
 		s->last_delta_ms = now;
 		publish_deltas(s, now);
 	}
+	if (now - s->last_stats_ms >= 1000)
+		sweep_silent(s, now);
 	if (now - s->last_stats_ms >= 1000) {
 		s->last_stats_ms = now;
 		refresh_facts(s);
@@ -1590,12 +1626,6 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/* Pings only when a connection has been quiet: heartbeats confirm validity. */
-static const lws_retry_bo_t idle_policy = {
-	.secs_since_valid_ping = 10,
-	.secs_since_valid_hangup = 20,
-};
-
 int server_run(struct server_config *cfg)
 {
 	struct lws_context_creation_info info;
@@ -1685,7 +1715,6 @@ int server_run(struct server_config *cfg)
 	info.iface = cfg->host;
 	info.protocols = protocols;
 	info.user = s;
-	info.retry_and_idle_policy = &idle_policy;
 	info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 	if (!getenv("VIGIL_NO_UV"))
 		info.options |= LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;

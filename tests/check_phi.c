@@ -654,6 +654,44 @@ START_TEST(test_huge_intervals_capped)
 }
 END_TEST
 
+
+/* The cheap pre-check never says "below 1/2" when phi is not, and says it
+ * for elapsed times up to the pause-shifted mean (seeded random histories). */
+START_TEST(test_surely_below_half)
+{
+	const struct phi_config cfg = AKKA_CFG(8.0, 200, 100.0);
+	unsigned seed = 12345;
+	int said = 0, checked = 0;
+
+	for (int run = 0; run < 200; run++) {
+		struct phi_detector *d = new_detector(&cfg);
+		int64_t t = 1000000;
+
+		ck_assert(phi_surely_below_half(d, t));   /* before any heartbeat */
+		phi_heartbeat(d, t);
+		for (int i = 0; i < 50; i++) {
+			seed = seed * 1103515245u + 12345u;
+			t += 50 + (int64_t)((seed >> 16) % 900);
+			phi_heartbeat(d, t);
+		}
+		for (int64_t dt = 0; dt < 5000; dt += 7) {
+			bool below = phi_surely_below_half(d, t + dt);
+
+			checked++;
+			if (below) {
+				said++;
+				ck_assert_msg(phi_value(d, t + dt) <= 0.30103 + 1e-9,
+					      "run %d dt %lld: said below 1/2, phi %.6f", run,
+					      (long long)dt, phi_value(d, t + dt));
+			}
+		}
+		ck_assert(!phi_surely_below_half(d, t + 100000));
+		phi_free(d);
+	}
+	ck_assert_int_gt(said, checked / 20);           /* it does skip work */
+}
+END_TEST
+
 Suite *phi_suite(void)
 {
 	Suite *s = suite_create("phi");
@@ -696,6 +734,7 @@ Suite *phi_suite(void)
 	tcase_add_test(tc, test_never_nan_rounding_variance);
 	tcase_add_test(tc, test_huge_time_diff);
 	tcase_add_test(tc, test_huge_intervals_capped);
+	tcase_add_test(tc, test_surely_below_half);
 	suite_add_tcase(s, tc);
 
 	return s;

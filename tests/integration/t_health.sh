@@ -6,7 +6,7 @@
 PORT=$(free_port)
 SPORT=$(free_port)
 DB=$T_DIR/vigil.db
-start_collector "$PORT" "$DB" --degraded-error-rate 5 --degraded-after 2 --recover-after 2 \
+start_collector "$PORT" "$DB" --sample-interval-ms 1s --degraded-error-rate 5 --degraded-after 2 --recover-after 2 \
 	|| { fail "collector did not start"; finish; exit; }
 touch "$T_DIR/ready"
 start_agent app g "$PORT" --interval-ms 100 --statsd "127.0.0.1:$SPORT" \
@@ -59,4 +59,9 @@ wait_until 2 bash -c "[ \$(sqlite3 '$DB' \"select count(*) from events where nod
 rules=$(sqlite3 "$DB" "select group_concat(rule, ',') from events where node='app' and kind='state' and to_state in ('degraded','alive') and rule != 'hello'")
 echo "$rules" | grep -q "check_critical" && echo "$rules" | grep -q "health_threshold" && echo "$rules" | grep -q "healthy" \
 	&& ok "transitions stored with their rules: $rules" || fail "rules: $rules"
+# metric samples: one per second per connected node, with the app counters
+wait_until 5 db_is "$DB" "select count(*) >= 3 from samples where node = 'app' and cpu is not null" 1 \
+	&& wait_until 5 db_is "$DB" "select count(*) > 0 from samples_1m where node = 'app'" 1 \
+	&& ok "metric samples and their one-minute aggregates stored ($(sqlite3 "$DB" "select count(*) from samples where node = 'app'") samples)" \
+	|| fail "samples: $(sqlite3 "$DB" "select count(*) from samples")"
 finish
