@@ -468,15 +468,16 @@ START_TEST(test_failover_in_progress_and_alerts)
 {
 	struct fx *f = fx_new(40, 140, NULL);
 
-	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"alerts\":[{\"name\":\"node_down\","
-		"\"severity\":\"critical\",\"node\":\"db-2\",\"text\":\"db-2 failed\",\"state\":\"firing\"}],"
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"alerts\":[{\"id\":4,\"rule\":\"node_down\","
+		"\"severity\":\"critical\",\"node\":\"db-2\",\"group\":\"pg\",\"summary\":\"db-2 failed\","
+		"\"state\":\"firing\",\"started_ms\":1699999990000,\"held\":\"\",\"ack\":null}],"
 		"\"groups\":[{\"name\":\"pg\",\"members\":2,\"expected\":3,\"alive\":1,\"quorum\":true,"
 		"\"leader\":\"\",\"epoch\":8,\"paused\":false,\"failover\":{\"state\":\"promote\",\"kind\":\"manual\","
 		"\"target\":\"db-1\",\"since_ms\":1699999997000}}]}}");
 	render(f);
 	assert_has(f, "FAILOVER manual promote->db-1 3.0s");
 	assert_has(f, "alerts: 1 firing");
-	assert_has(f, "ALERT critical node_down db-2: db-2 failed");
+	assert_has(f, "ALERT #4    critical node_down        db-2 (pg)            since 22:13:10: db-2 failed");
 	fx_free(f);
 }
 END_TEST
@@ -886,8 +887,12 @@ START_TEST(test_switchover_pause_maintenance)
 	ck_assert_ptr_null(ui_out_pop(&f->u));
 	ck_assert(strstr(f->u.msg, "usage: maintenance NODE on|off") != NULL);
 	/* a and x: no alerts in this collector */
+	f->u.cmd.stage = UCS_NONE;
 	key(f, 'a');
-	ck_assert(strstr(f->u.msg, "acknowledge: this collector has no alerts") != NULL);
+	ck_assert(strstr(f->u.msg, "acknowledge: this collector has no alerts (n/a)") != NULL);
+	key(f, 'x');
+	ck_assert(strstr(f->u.msg, "silence: this collector has no alerts (n/a)") != NULL);
+	ck_assert_ptr_null(ui_out_pop(&f->u));
 	fx_free(f);
 }
 END_TEST
@@ -955,6 +960,335 @@ START_TEST(test_reconnect_requests)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------
+ * alerts: the pane, alert frames, a (ack) and x (silence)
+ * ------------------------------------------------------------------------ */
+
+static void alert_json(char *buf, size_t len, int id, const char *rule, const char *sev,
+		       const char *node, const char *group, const char *state, const char *ack,
+		       const char *held)
+{
+	snprintf(buf, len, "{\"id\":%d,\"fingerprint\":\"%s{node=\\\"%s\\\"}\",\"rule\":\"%s\","
+		 "\"severity\":\"%s\",\"state\":\"%s\",\"node\":\"%s\",\"group\":\"%s\","
+		 "\"summary\":\"%s of %s\",\"started_ms\":%lld,\"resolved_ms\":null,\"held\":\"%s\","
+		 "\"held_by\":\"%s\",\"ack\":%s}", id, rule, node, rule, sev, state, node, group, rule,
+		 node[0] ? node : group, (long long)(W0 - 60000 + id * 1000), held,
+		 held[0] ? "silence:3" : "", ack ? ack : "null");
+}
+
+/* A delta carrying the firing alerts: web-1 failed (5, newest), db-2's (3,
+ * acknowledged by bob), pg lost quorum (2, silenced). */
+static void feed_alerts(struct fx *f)
+{
+	char a5[1024], a3[1024], a2[1024], msg[4096];
+
+	alert_json(a5, sizeof a5, 5, "node_failed", "critical", "web-1", "web", "firing", NULL, "");
+	alert_json(a3, sizeof a3, 3, "node_suspect", "warning", "db-2", "pg", "firing",
+		   "{\"who\":\"bob\",\"at_ms\":1699999999000,\"reason\":\"on it\"}", "");
+	alert_json(a2, sizeof a2, 2, "quorum_lost", "critical", "", "pg", "firing", NULL, "silenced");
+	snprintf(msg, sizeof msg, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"groups\":["
+		 "{\"name\":\"pg\",\"members\":2,\"alive\":1},{\"name\":\"web\",\"members\":1,\"alive\":0}],"
+		 "\"alerts\":[%s,%s,%s]}}", a5, a3, a2);
+	feed(f, msg);
+}
+
+static void feed_alert_frame(struct fx *f, const char *action, int id, const char *rule,
+			     const char *node, const char *state, const char *ack)
+{
+	char a[1024], msg[1200];
+
+	alert_json(a, sizeof a, id, rule, "critical", node, "web", state, ack, "");
+	snprintf(msg, sizeof msg, "{\"type\":\"alert\",\"action\":\"%s\",\"alert\":%s}", action, a);
+	feed(f, msg);
+}
+
+START_TEST(test_alerts_pane_and_frames)
+{
+	struct fx *f = fx_new(40, 150, NULL);
+
+	feed_alerts(f);
+	ck_assert_int_eq(f->m.alerts_firing, 3);
+	ck_assert_int_eq(f->m.nalerts, 3);
+	ck_assert_str_eq(f->m.alerts[1].ack_who, "bob");
+	ck_assert_str_eq(f->m.alerts[1].ack_reason, "on it");
+	render(f);
+	assert_has(f, "alerts: 3 firing");
+	assert_has(f, "EVENTS & ALERTS  (alerts: firing below)  newest first  a ack, x silence");
+	assert_has(f, " ALERT #5    critical node_failed      web-1 (web)          since 22:12:25: node_failed of web-1");
+	assert_has(f, " ALERT #3    warning  node_suspect     db-2 (pg)            since 22:12:23  acked by bob: ");
+	assert_has(f, " ALERT #2    critical quorum_lost      pg                   since 22:12:22  [silenced]: ");
+	/* newest first on screen */
+	ck_assert_int_lt(grid_find(&f->g, "ALERT #5"), grid_find(&f->g, "ALERT #3"));
+	/* acknowledged and held alerts are dimmed, the others coloured */
+	ck_assert_int_eq(grid_at(&f->g, grid_find(&f->g, "ALERT #5"), 8)->st, GS_BAD);
+	ck_assert_int_eq(grid_at(&f->g, grid_find(&f->g, "ALERT #3"), 8)->st, GS_DIM);
+
+	/* a frame fires a new one: first in the list, counted */
+	feed_alert_frame(f, "fire", 6, "node_failed", "web-9", "firing", NULL);
+	ck_assert_int_eq(f->m.alerts_firing, 4);
+	ck_assert_int_eq(f->m.alerts[0].id, 6);
+	/* an ack frame updates it in place */
+	feed_alert_frame(f, "ack", 5, "node_failed", "web-1", "firing",
+			 "{\"who\":\"alice\",\"at_ms\":1,\"reason\":\"disk\"}");
+	ck_assert_int_eq(f->m.nalerts, 4);
+	ck_assert_int_eq(f->m.alerts[1].id, 5);
+	ck_assert_str_eq(f->m.alerts[1].ack_who, "alice");
+	/* a resolve frame drops it */
+	feed_alert_frame(f, "resolve", 6, "node_failed", "web-9", "resolved", NULL);
+	ck_assert_int_eq(f->m.alerts_firing, 3);
+	ck_assert_int_eq(model_alert_index(&f->m, 6), -1);
+	render(f);
+	assert_has(f, "#5    critical node_failed      web-1 (web)          since 22:12:25  acked by alice");
+	assert_not_has(f, "web-9");
+	/* a resolve of an alert never seen changes nothing */
+	feed_alert_frame(f, "resolve", 77, "node_failed", "web-7", "resolved", NULL);
+	ck_assert_int_eq(f->m.alerts_firing, 3);
+	/* an empty list: none firing */
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"groups\":[],\"alerts\":[]}}");
+	ck_assert_int_eq(f->m.alerts_firing, 0);
+	render(f);
+	assert_has(f, "alerts: 0 firing");
+	assert_has(f, "(alerts: none firing)");
+	fx_free(f);
+}
+END_TEST
+
+static void select_node(struct fx *f, const char *name)
+{
+	render(f);
+	key(f, UK_HOME);
+	for (int i = 0; i < 10 && strcmp(f->u.sel, name) != 0; i++)
+		key(f, UK_DOWN);
+	ck_assert_str_eq(f->u.sel, name);
+}
+
+START_TEST(test_ack_flow)
+{
+	struct fx *f = fx_new(40, 150, ",\"you\":{\"name\":\"alice\",\"role\":\"operator\"}");
+	cJSON *q;
+
+	feed_alerts(f);
+	drain(f);
+	/* db-2 selected: its alert (3) is proposed, even though bob acked it */
+	select_node(f, "db-2");
+	key(f, 'a');
+	ck_assert_int_eq(f->u.input, UI_IN_REASON);
+	ck_assert_int_eq(f->u.cmd.alert_id, 3);
+	render(f);
+	assert_has(f, "acknowledge a firing alert");
+	assert_has(f, "> #3    warning  node_suspect");
+	assert_has(f, "reason for ack alert 3 (node_suspect db-2, acked by bob) (audited; Esc cancels):");
+	/* Up/Down choose another one */
+	key(f, UK_UP);
+	ck_assert_int_eq(f->u.cmd.alert_id, 5);
+	key(f, UK_UP);                           /* stays on the first */
+	ck_assert_int_eq(f->u.cmd.alert_id, 5);
+	render(f);
+	assert_has(f, "> #5    critical node_failed");
+	ck_assert_ptr_null(ui_out_pop(&f->u));  /* nothing sent before the reason */
+	key(f, UK_ENTER);                        /* an empty reason is not taken */
+	ck_assert_int_eq(f->u.input, UI_IN_REASON);
+	type(f, "replacing the disk");
+	key(f, UK_ENTER);
+	q = pop_req(f);
+	ck_assert_str_eq(jstr(q, "type"), "command");
+	ck_assert_str_eq(jstr(q, "verb"), "ack");
+	ck_assert_str_eq(jstr(q, "alert"), "5");
+	ck_assert_str_eq(jstr(q, "reason"), "replacing the disk");
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(q, "dry_run"));
+	answer(f, jnum(q, "id"), true, "{\"alert\":{\"id\":5},\"text\":\"alert 5 node_failed acknowledged\"}",
+	       NULL);
+	cJSON_Delete(q);
+	render(f);
+	ck_assert(grid_row_has(&f->g, 39, "ack alert 5 (node_failed web-1): accepted: alert 5 node_failed acknowledged"));
+	ck_assert_int_eq(f->u.cmd.stage, UCS_NONE);
+
+	/* with no node's alert, the newest not acknowledged: 5 (db-1 has none) */
+	select_node(f, "db-1");
+	key(f, 'a');
+	ck_assert_int_eq(f->u.cmd.alert_id, 5);
+	key(f, UK_DOWN);
+	type(f, "again");
+	key(f, UK_ENTER);
+	q = pop_req(f);
+	ck_assert_str_eq(jstr(q, "alert"), "3");
+	answer(f, jnum(q, "id"), false, NULL,
+	       "{\"code\":\"already_acked\",\"message\":\"alert 3 was already acknowledged by bob: on it\"}");
+	cJSON_Delete(q);
+	ck_assert(strstr(f->u.msg, "ack alert 3 (node_suspect db-2, acked by bob) refused: alert 3 was "
+			 "already acknowledged by bob: on it") != NULL);
+	ck_assert_int_eq(f->u.msg_st, GS_BAD);
+
+	/* Esc cancels, nothing sent */
+	key(f, 'a');
+	key(f, UK_ESC);
+	ck_assert_int_eq(f->u.cmd.stage, UCS_NONE);
+	ck_assert_ptr_null(ui_out_pop(&f->u));
+
+	/* the command line: ack ID --reason */
+	key(f, ':');
+	type(f, "ack 3 --reason taking over");
+	key(f, UK_ENTER);
+	q = pop_req(f);
+	ck_assert_str_eq(jstr(q, "verb"), "ack");
+	ck_assert_str_eq(jstr(q, "alert"), "3");
+	ck_assert_str_eq(jstr(q, "reason"), "taking over");
+	cJSON_Delete(q);
+	f->u.cmd.stage = UCS_NONE;
+	key(f, ':');
+	type(f, "ack x7");
+	key(f, UK_ENTER);
+	ck_assert(strstr(f->u.msg, "usage: ack ALERT_ID") != NULL);
+	ck_assert_ptr_null(ui_out_pop(&f->u));
+
+	/* none firing: nothing to acknowledge */
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"groups\":[],\"alerts\":[]}}");
+	key(f, 'a');
+	ck_assert(strstr(f->u.msg, "acknowledge: no alert is firing") != NULL);
+	ck_assert_int_eq(f->u.input, UI_IN_NONE);
+	fx_free(f);
+}
+END_TEST
+
+START_TEST(test_silence_flow)
+{
+	struct fx *f = fx_new(40, 150, NULL);
+	cJSON *q;
+
+	feed_alerts(f);
+	drain(f);
+	select_node(f, "web-1");
+	key(f, 'x');
+	ck_assert_int_eq(f->u.input, UI_IN_SILENCE);
+	ck_assert_int_eq(f->u.cmd.stage, UCS_FORM);
+	ck_assert_str_eq(f->u.in_buf, "1h");
+	render(f);
+	assert_has(f, "silence alerts");
+	assert_has(f, "> #5    critical node_failed");
+	assert_has(f, "match: [x] r rule node_failed      [x] n node web-1            [ ] g group web");
+	assert_has(f, "for:   1h");
+	/* n off, g on; the duration typed: 30m ('n' and 'g' are not duration units) */
+	key(f, 'n');
+	key(f, 'g');
+	key(f, UK_BACKSPACE);
+	key(f, UK_BACKSPACE);
+	type(f, "30m");
+	render(f);
+	assert_has(f, "match: [x] r rule node_failed      [ ] n node web-1            [x] g group web");
+	assert_has(f, "for:   30m");
+	ck_assert_ptr_null(ui_out_pop(&f->u));
+	key(f, UK_ENTER);
+	ck_assert_int_eq(f->u.input, UI_IN_REASON);
+	render(f);
+	assert_has(f, "reason for silence_add rule=node_failed group=web for 30m (audited");
+	type(f, "web rebuild");
+	key(f, UK_ENTER);
+	q = pop_req(f);
+	ck_assert_str_eq(jstr(q, "verb"), "silence_add");
+	ck_assert_str_eq(jstr(q, "rule"), "node_failed");
+	ck_assert_str_eq(jstr(q, "group"), "web");
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(q, "node"));
+	ck_assert_double_eq(jnum(q, "for_ms"), 1800000);
+	ck_assert_str_eq(jstr(q, "reason"), "web rebuild");
+	answer(f, jnum(q, "id"), true, "{\"silence\":{\"id\":9},\"text\":\"silence 9 added\"}", NULL);
+	cJSON_Delete(q);
+	ck_assert(strstr(f->u.msg, "silence_add rule=node_failed group=web for 30m: accepted: silence 9 added")
+		  != NULL);
+
+	/* a bad duration and no matcher keep the form open */
+	key(f, 'x');
+	key(f, UK_BACKSPACE);
+	key(f, UK_BACKSPACE);
+	type(f, "5q");
+	key(f, UK_ENTER);
+	ck_assert_int_eq(f->u.input, UI_IN_SILENCE);
+	ck_assert(strstr(f->u.msg, "'5q' is not a duration") != NULL);
+	while (f->u.in_len)
+		key(f, UK_BACKSPACE);
+	type(f, "2h");
+	key(f, 'r');
+	key(f, 'n');
+	key(f, UK_ENTER);
+	ck_assert_int_eq(f->u.input, UI_IN_SILENCE);
+	ck_assert(strstr(f->u.msg, "turn at least one matcher on") != NULL);
+	/* Down: db-2's alert proposes its rule and node */
+	key(f, UK_DOWN);
+	ck_assert_int_eq(f->u.cmd.alert_id, 3);
+	ck_assert_str_eq(f->u.cmd.p_rule, "node_suspect");
+	ck_assert(f->u.cmd.m_node);
+	ck_assert_str_eq(f->u.cmd.p_node, "db-2");
+	/* a group's alert proposes its group */
+	key(f, UK_DOWN);
+	ck_assert_str_eq(f->u.cmd.p_group, "pg");
+	ck_assert(f->u.cmd.m_group && !f->u.cmd.m_node);
+	key(f, UK_ESC);
+	ck_assert_int_eq(f->u.cmd.stage, UCS_NONE);
+	ck_assert_ptr_null(ui_out_pop(&f->u));
+
+	/* the command line: silence NODE --for --reason; --group */
+	key(f, ':');
+	type(f, "silence db-2 --for 2h --reason kernel upgrade");
+	key(f, UK_ENTER);
+	q = pop_req(f);
+	ck_assert_str_eq(jstr(q, "verb"), "silence_add");
+	ck_assert_str_eq(jstr(q, "node"), "db-2");
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(q, "rule"));
+	ck_assert_double_eq(jnum(q, "for_ms"), 7200000);
+	ck_assert_str_eq(jstr(q, "reason"), "kernel upgrade");
+	cJSON_Delete(q);
+	f->u.cmd.stage = UCS_NONE;
+	key(f, ':');
+	type(f, "silence --group pg");          /* default 1h, then asks the reason */
+	key(f, UK_ENTER);
+	ck_assert_int_eq(f->u.input, UI_IN_REASON);
+	type(f, "night");
+	key(f, UK_ENTER);
+	q = pop_req(f);
+	ck_assert_str_eq(jstr(q, "group"), "pg");
+	ck_assert_double_eq(jnum(q, "for_ms"), 3600000);
+	cJSON_Delete(q);
+	f->u.cmd.stage = UCS_NONE;
+	key(f, ':');
+	type(f, "silence");
+	key(f, UK_ENTER);
+	ck_assert(strstr(f->u.msg, "usage: silence NODE|--group G") != NULL);
+	ck_assert_ptr_null(ui_out_pop(&f->u));
+
+	/* none firing: a silence is proposed from the selected node */
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"groups\":[],\"alerts\":[]}}");
+	key(f, 'x');
+	ck_assert_int_eq(f->u.input, UI_IN_SILENCE);
+	ck_assert(f->u.cmd.m_node && !f->u.cmd.m_rule);
+	ck_assert_str_eq(f->u.cmd.p_node, "web-1");
+	render(f);
+	assert_has(f, "no alert is firing: the silence matches future ones");
+	fx_free(f);
+}
+END_TEST
+
+START_TEST(test_alert_keys_viewer)
+{
+	struct fx *f = fx_new(40, 120, ",\"you\":{\"name\":\"bob\",\"role\":\"viewer\"}");
+
+	feed_alerts(f);
+	render(f);
+	drain(f);
+	key(f, 'a');
+	ck_assert_ptr_null(ui_out_pop(&f->u));
+	ck_assert_int_eq(f->u.input, UI_IN_NONE);
+	render(f);
+	ck_assert(grid_row_has(&f->g, 39, "acknowledge: not allowed: read-only: bob has the viewer role"));
+	key(f, 'x');
+	ck_assert_int_eq(f->u.input, UI_IN_NONE);
+	ck_assert(strstr(f->u.msg, "silence: not allowed: read-only: bob") != NULL);
+	key(f, '?');
+	render(f);
+	ck_assert_int_eq(grid_at(&f->g, grid_find(&f->g, "acknowledge a firing alert"), 14)->st, GS_GREY);
+	ck_assert_int_eq(grid_at(&f->g, grid_find(&f->g, "silence: matchers from"), 14)->st, GS_GREY);
+	fx_free(f);
+}
+END_TEST
+
 Suite *dash_suite(void)
 {
 	Suite *s = suite_create("dash");
@@ -995,6 +1329,13 @@ Suite *dash_suite(void)
 	tcase_add_test(tc, test_viewer_role);
 	tcase_add_test(tc, test_forbidden_answer);
 	tcase_add_test(tc, test_reconnect_requests);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("alerts");
+	tcase_add_test(tc, test_alerts_pane_and_frames);
+	tcase_add_test(tc, test_ack_flow);
+	tcase_add_test(tc, test_silence_flow);
+	tcase_add_test(tc, test_alert_keys_viewer);
 	suite_add_tcase(s, tc);
 	return s;
 }

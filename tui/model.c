@@ -288,7 +288,37 @@ static int apply_groups(struct model *m, const cJSON *arr)
 	return 0;
 }
 
-/* A future `alerts` array: [{"name","severity","node","text","state","since_ms"}]. */
+static void alert_from(struct malert *x, const cJSON *a)
+{
+	const cJSON *ack = cJSON_GetObjectItemCaseSensitive(a, "ack");
+
+	memset(x, 0, sizeof *x);
+	x->id = inum(a, "id", 0);
+	str(a, "rule", x->rule, sizeof x->rule);
+	str(a, "severity", x->severity, sizeof x->severity);
+	str(a, "node", x->node, sizeof x->node);
+	str(a, "group", x->group, sizeof x->group);
+	str(a, "summary", x->summary, sizeof x->summary);
+	str(a, "held", x->held, sizeof x->held);
+	str(a, "held_by", x->held_by, sizeof x->held_by);
+	x->started_ms = inum(a, "started_ms", 0);
+	if (cJSON_IsObject(ack)) {
+		str(ack, "who", x->ack_who, sizeof x->ack_who);
+		str(ack, "reason", x->ack_reason, sizeof x->ack_reason);
+		if (!x->ack_who[0])
+			util_strlcpy(x->ack_who, "?", sizeof x->ack_who);
+	}
+}
+
+static bool is_firing(const cJSON *a)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(a, "state");
+
+	return cJSON_IsObject(a) && !(cJSON_IsString(st) && strcmp(st->valuestring, "firing"));
+}
+
+/* The status's `alerts`: the firing alerts, newest first, complete in every
+ * snapshot and delta.  Absent: this collector has no alerting (n/a). */
 static void apply_alerts(struct model *m, const cJSON *arr)
 {
 	const cJSON *a;
@@ -301,21 +331,52 @@ static void apply_alerts(struct model *m, const cJSON *arr)
 	m->alerts_firing = 0;
 	m->nalerts = 0;
 	cJSON_ArrayForEach(a, arr) {
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(a, "state");
-		struct malert *x;
-
-		if (!cJSON_IsObject(a) || (cJSON_IsString(st) && strcmp(st->valuestring, "firing")))
+		if (!is_firing(a))
 			continue;
 		m->alerts_firing++;
-		if (m->nalerts == MODEL_ALERTS_MAX)
-			continue;
-		x = &m->alerts[m->nalerts++];
-		str(a, "name", x->name, sizeof x->name);
-		str(a, "severity", x->severity, sizeof x->severity);
-		str(a, "node", x->node, sizeof x->node);
-		str(a, "text", x->text, sizeof x->text);
-		x->since_ms = inum(a, "since_ms", 0);
+		if (m->nalerts < MODEL_ALERTS_MAX)
+			alert_from(&m->alerts[m->nalerts++], a);
 	}
+}
+
+int model_alert_index(const struct model *m, int64_t id)
+{
+	for (int i = 0; i < m->nalerts; i++)
+		if (m->alerts[i].id == id)
+			return i;
+	return -1;
+}
+
+bool model_alert_frame(struct model *m, const cJSON *frame)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(frame, "alert");
+	int64_t id;
+	int i;
+
+	if (!cJSON_IsObject(a) || (id = inum(a, "id", 0)) <= 0)
+		return false;         /* silence_end: the next delta brings the list */
+	if (m->alerts_firing < 0)
+		m->alerts_firing = 0;
+	i = model_alert_index(m, id);
+	if (!is_firing(a)) {
+		if (i < 0)
+			return false;
+		memmove(&m->alerts[i], &m->alerts[i + 1], sizeof m->alerts[0] * (size_t)(m->nalerts - i - 1));
+		m->nalerts--;
+		if (m->alerts_firing > 0)
+			m->alerts_firing--;
+		return true;
+	}
+	if (i < 0) {              /* new: it goes first (newest first), the oldest may fall off */
+		if (m->nalerts == MODEL_ALERTS_MAX)
+			m->nalerts--;
+		memmove(&m->alerts[1], &m->alerts[0], sizeof m->alerts[0] * (size_t)m->nalerts);
+		m->nalerts++;
+		m->alerts_firing++;
+		i = 0;
+	}
+	alert_from(&m->alerts[i], a);
+	return true;
 }
 
 static void collector_from(struct model *m, const cJSON *c)

@@ -84,12 +84,18 @@ struct mgroup {
 	struct mfailover failover, last;
 };
 
-struct malert {
-	char name[PROTO_NAME_MAX + 1];
+struct malert {                   /* one firing alert (docs/protocol.md "alert") */
+	int64_t id;
+	char rule[PROTO_NAME_MAX + 1];
 	char severity[16];
-	char node[PROTO_NAME_MAX + 1];
-	char text[160];
-	int64_t since_ms;
+	char node[PROTO_NAME_MAX + 1];    /* "" for group and collector alerts */
+	char group[PROTO_NAME_MAX + 1];
+	char summary[160];
+	char held[16];                    /* "", inhibited, silenced */
+	char held_by[64];
+	int64_t started_ms;               /* collector wall clock */
+	char ack_who[64];                 /* "" = not acknowledged */
+	char ack_reason[128];
 };
 
 struct model {
@@ -122,6 +128,13 @@ int model_apply(struct model *m, const char *json, size_t len, bool replace, int
 /* The same from an already parsed object. */
 int model_apply_obj(struct model *m, const struct cJSON *data, bool replace, int64_t now_ms,
 		    char *err, size_t errlen);
+
+/* Fold an alert frame ({"type":"alert","action":...,"alert":{...}}): a
+ * firing alert is added (newest first) or updated by id, a resolved one is
+ * dropped.  Returns true when the list changed. */
+bool model_alert_frame(struct model *m, const struct cJSON *frame);
+/* The index of alert id in m->alerts, or -1. */
+int model_alert_index(const struct model *m, int64_t id);
 
 /* Add an empty node (for views built by hand: time travel, tests).  NULL
  * when out of memory.  The caller calls model_sort() after adding. */

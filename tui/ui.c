@@ -298,7 +298,7 @@ static bool verb_needs_preflight(const char *verb)
 
 static const char *cmd_target(const struct ui_cmd *c)
 {
-	return c->group[0] ? c->group : c->node;
+	return c->label[0] ? c->label : c->group[0] ? c->group : c->node;
 }
 
 static cJSON *command_json(const struct ui_cmd *c, int64_t id, bool dry_run)
@@ -306,6 +306,14 @@ static cJSON *command_json(const struct ui_cmd *c, int64_t id, bool dry_run)
 	cJSON *o = request("command", id);
 
 	cJSON_AddStringToObject(o, "verb", c->verb);
+	if (strcmp(c->verb, "ack") == 0) {
+		char aid[24];
+
+		snprintf(aid, sizeof aid, "%lld", (long long)c->alert_id);
+		cJSON_AddStringToObject(o, "alert", aid);
+	}
+	if (c->rule[0])
+		cJSON_AddStringToObject(o, "rule", c->rule);
 	if (c->group[0])
 		cJSON_AddStringToObject(o, "group", c->group);
 	if (c->node[0])
@@ -357,6 +365,11 @@ static void cmd_advance(struct ui *u, int64_t now_ms)
 			  c->verb, cmd_target(c));
 		return;
 	}
+	if (strcmp(c->verb, "silence_add") == 0 && !c->form_done) {
+		c->stage = UCS_FORM;        /* matchers and duration first */
+		input_start(u, UI_IN_SILENCE, "1h");
+		return;
+	}
 	if (!c->reason[0] && !c->dry_run) {
 		c->stage = UCS_REASON;
 		input_start(u, UI_IN_REASON, "");
@@ -397,6 +410,143 @@ static void cmd_start(struct ui *u, const struct model *m, const struct ui_cmd *
 	u->cmd.pf_have = false;
 	u->cmd.stage = UCS_NONE;
 	cmd_advance(u, now_ms);
+}
+
+/* ---- alerts: which one, and what a silence would match ---------------- */
+
+/* The alert to propose: the selected node's (not yet acknowledged first),
+ * else the newest not acknowledged, else the newest.  -1: none firing. */
+static int alert_default(const struct model *m, const struct mnode *sel)
+{
+	int acked = -1;
+
+	for (int i = 0; sel && i < m->nalerts; i++) {
+		if (strcmp(m->alerts[i].node, sel->name) != 0)
+			continue;
+		if (!m->alerts[i].ack_who[0])
+			return i;
+		if (acked < 0)
+			acked = i;
+	}
+	if (acked >= 0)
+		return acked;
+	for (int i = 0; i < m->nalerts; i++)
+		if (!m->alerts[i].ack_who[0])
+			return i;
+	return m->nalerts ? 0 : -1;
+}
+
+static void ack_label(struct ui_cmd *c, const struct malert *a)
+{
+	if (a)
+		snprintf(c->label, sizeof c->label, "alert %lld (%s %s%s%s)", (long long)a->id,
+			 a->rule, a->node[0] ? a->node : a->group, a->ack_who[0] ? ", acked by " : "",
+			 a->ack_who);
+	else
+		snprintf(c->label, sizeof c->label, "alert %lld", (long long)c->alert_id);
+}
+
+/* Propose a silence's matchers from an alert (its rule, its node or, for a
+ * group's alert, its group) or, with none, from the selected node. */
+static void silence_propose(struct ui_cmd *c, const struct malert *a, const struct mnode *sel)
+{
+	util_strlcpy(c->p_rule, a ? a->rule : "", sizeof c->p_rule);
+	util_strlcpy(c->p_node, a && a->node[0] ? a->node : a && a->group[0] ? "" :
+		     sel ? sel->name : "", sizeof c->p_node);
+	util_strlcpy(c->p_group, a && a->group[0] ? a->group : sel ? sel->group : "",
+		     sizeof c->p_group);
+	c->m_rule = c->p_rule[0] != '\0';
+	c->m_node = c->p_node[0] != '\0';
+	c->m_group = !c->m_node && c->p_group[0];
+}
+
+/* Up/Down in the alert list of an ack or a silence being prepared. */
+static void alert_pick_move(struct ui *u, const struct model *m, int d)
+{
+	struct ui_cmd *c = &u->cmd;
+	int i = model_alert_index(m, c->alert_id);
+
+	if (!m->nalerts)
+		return;
+	i = i < 0 ? 0 : i + d;
+	if (i < 0)
+		i = 0;
+	if (i >= m->nalerts)
+		i = m->nalerts - 1;
+	c->alert_id = m->alerts[i].id;
+	if (strcmp(c->verb, "ack") == 0)
+		ack_label(c, &m->alerts[i]);
+	else
+		silence_propose(c, &m->alerts[i], ui_selected(u, m));
+}
+
+static void silence_label(struct ui_cmd *c, const char *dur)
+{
+	snprintf(c->label, sizeof c->label, "%s%s%s%s%s%s%s%s%s for %.20s", c->rule[0] ? "rule=" : "",
+		 c->rule, c->rule[0] && (c->node[0] || c->group[0]) ? " " : "",
+		 c->node[0] ? "node=" : "", c->node, c->node[0] && c->group[0] ? " " : "",
+		 c->group[0] ? "group=" : "", c->group, "", dur);
+}
+
+/* Enter in the silence form: the duration must parse, a matcher be on. */
+static void silence_form_done(struct ui *u, int64_t now_ms)
+{
+	struct ui_cmd *c = &u->cmd;
+	int64_t ms;
+
+	if (util_parse_duration_ms(u->in_buf, &ms) || ms < 1000 || ms > 366LL * 86400000) {
+		ui_status(u, GS_WARN, now_ms, "silence: '%s' is not a duration from 1s to 366d (30m, 2h, 1d)",
+			  u->in_buf);
+		u->input = UI_IN_SILENCE;
+		return;
+	}
+	if (!(c->m_rule && c->p_rule[0]) && !(c->m_node && c->p_node[0]) &&
+	    !(c->m_group && c->p_group[0])) {
+		ui_status(u, GS_WARN, now_ms, "silence: turn at least one matcher on (r rule, n node, g group)");
+		u->input = UI_IN_SILENCE;
+		return;
+	}
+	c->for_ms = ms;
+	util_strlcpy(c->rule, c->m_rule ? c->p_rule : "", sizeof c->rule);
+	util_strlcpy(c->node, c->m_node ? c->p_node : "", sizeof c->node);
+	util_strlcpy(c->group, c->m_group ? c->p_group : "", sizeof c->group);
+	silence_label(c, u->in_buf);
+	c->form_done = true;
+	u->input = UI_IN_NONE;
+	cmd_advance(u, now_ms);
+}
+
+/* a and x: an ack of the proposed alert, or a silence proposed from it. */
+static void alert_command(struct ui *u, const struct model *m, bool ack, int64_t now_ms)
+{
+	const char *what = ack ? "acknowledge" : "silence";
+	const struct mnode *sel = ui_selected(u, m);
+	struct ui_cmd c;
+	int i;
+
+	if (m->alerts_firing < 0) {
+		ui_status(u, GS_DIM, now_ms, "%s: this collector has no alerts (n/a)", what);
+		return;
+	}
+	i = alert_default(m, sel);
+	if (ack && i < 0) {
+		ui_status(u, GS_DIM, now_ms, "acknowledge: no alert is firing%s",
+			  m->alerts_firing > 0 ? " that this dashboard has received" : "");
+		return;
+	}
+	if (!ack && i < 0 && !sel) {
+		ui_status(u, GS_WARN, now_ms, "silence: no alert is firing: select a node to silence");
+		return;
+	}
+	memset(&c, 0, sizeof c);
+	util_strlcpy(c.verb, ack ? "ack" : "silence_add", sizeof c.verb);
+	if (i >= 0)
+		c.alert_id = m->alerts[i].id;
+	if (ack)
+		ack_label(&c, &m->alerts[i]);
+	else
+		silence_propose(&c, i >= 0 ? &m->alerts[i] : NULL, sel);
+	cmd_start(u, m, &c, now_ms);
 }
 
 static void list_join(const cJSON *arr, char *buf, size_t len)
@@ -753,7 +903,10 @@ int ui_on_message(struct ui *u, struct model *m, const char *text, size_t len, i
 	if (!cJSON_IsString(t))
 		goto out;
 	type = t->valuestring;
-	if (strcmp(type, "snapshot") == 0 || strcmp(type, "delta") == 0) {
+	if (strcmp(type, "alert") == 0) {
+		if (!model_alert_frame(m, r))
+			goto out_quiet;
+	} else if (strcmp(type, "snapshot") == 0 || strcmp(type, "delta") == 0) {
 		if (model_apply_obj(m, data, strcmp(type, "snapshot") == 0, now_ms, err, sizeof err))
 			ui_status(u, GS_BAD, now_ms, "%s", err);
 		u->last_data_ms = now_ms;
@@ -802,6 +955,9 @@ int ui_on_message(struct ui *u, struct model *m, const char *text, size_t len, i
 out:
 	cJSON_Delete(r);
 	return UI_REDRAW;
+out_quiet:
+	cJSON_Delete(r);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -889,6 +1045,7 @@ static void tt_go(struct ui *u, const char *when, int64_t now_ms, int64_t wall_m
 static int run_cmdline(struct ui *u, struct model *m, char *line, int64_t now_ms, int64_t wall_ms)
 {
 	char *argv[32], *pos[8];
+	const char *o_rule = "", *o_node = "", *o_group = "";
 	int argc = split(line, argv, 32), npos = 0;
 	struct ui_cmd c;
 	const struct mnode *sel = ui_selected(u, ui_shown(u, m));
@@ -914,6 +1071,12 @@ static int run_cmdline(struct ui *u, struct model *m, char *line, int64_t now_ms
 			;   /* the confirmation is typed here */
 		} else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
 			util_strlcpy(c.to, argv[++i], sizeof c.to);
+		} else if (strcmp(argv[i], "--rule") == 0 && i + 1 < argc) {
+			o_rule = argv[++i];
+		} else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc) {
+			o_node = argv[++i];
+		} else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc) {
+			o_group = argv[++i];
 		} else if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
 			if (util_parse_duration_ms(argv[++i], &c.for_ms)) {
 				ui_status(u, GS_BAD, now_ms, "--for '%s': not a duration (90s, 10m, 1h)", argv[i]);
@@ -963,6 +1126,39 @@ static int run_cmdline(struct ui *u, struct model *m, char *line, int64_t now_ms
 		util_strlcpy(c.node, pos[0], sizeof c.node);
 		c.on = maint && strcmp(pos[1], "on") == 0;
 		cmd_start(u, m, &c, now_ms);
+	} else if (strcmp(verb, "ack") == 0) {
+		char *end = NULL;
+		long long aid = npos == 1 ? strtoll(pos[0], &end, 10) : 0;
+		int i;
+
+		if (aid <= 0 || !end || *end) {
+			ui_status(u, GS_BAD, now_ms, "usage: ack ALERT_ID [--reason TEXT]");
+			return UI_REDRAW;
+		}
+		c.alert_id = aid;
+		i = model_alert_index(m, aid);
+		ack_label(&c, i >= 0 ? &m->alerts[i] : NULL);
+		cmd_start(u, m, &c, now_ms);
+	} else if (strcmp(verb, "silence") == 0) {
+		/* silence [NODE] [--node N] [--group G] [--rule R] [--for D]: at least one matcher */
+		char dur[32];
+
+		if (npos == 1 && !o_node[0])
+			o_node = pos[0];
+		if (npos > 1 || (!o_rule[0] && !o_node[0] && !o_group[0])) {
+			ui_status(u, GS_BAD, now_ms, "usage: silence NODE|--group G|--rule R [--for 1h] [--reason TEXT]");
+			return UI_REDRAW;
+		}
+		util_strlcpy(c.verb, "silence_add", sizeof c.verb);
+		util_strlcpy(c.rule, o_rule, sizeof c.rule);
+		util_strlcpy(c.node, o_node, sizeof c.node);
+		util_strlcpy(c.group, o_group, sizeof c.group);
+		if (c.for_ms <= 0)
+			c.for_ms = 3600000;
+		util_fmt_age(c.for_ms, dur, sizeof dur);
+		silence_label(&c, dur);
+		c.form_done = true;
+		cmd_start(u, m, &c, now_ms);
 	} else if (strcmp(verb, "history") == 0 || strcmp(verb, "report") == 0) {
 		const struct mnode *n = npos ? model_find(m, pos[0]) : sel;
 
@@ -1004,8 +1200,22 @@ static int input_key(struct ui *u, struct model *m, int key, int64_t now_ms, int
 	enum ui_input in = u->input;
 	char line[sizeof u->in_buf];
 
+	if (key == UK_UP || key == UK_DOWN) {   /* choose the alert of an ack or a silence */
+		if (in == UI_IN_SILENCE || (in == UI_IN_REASON && strcmp(u->cmd.verb, "ack") == 0))
+			alert_pick_move(u, m, key == UK_UP ? -1 : 1);
+		return UI_REDRAW;
+	}
+	if (in == UI_IN_SILENCE && (key == 'r' || key == 'n' || key == 'g')) {
+		/* not duration units: free to toggle the matchers */
+		bool *on = key == 'r' ? &u->cmd.m_rule : key == 'n' ? &u->cmd.m_node : &u->cmd.m_group;
+		const char *v = key == 'r' ? u->cmd.p_rule : key == 'n' ? u->cmd.p_node : u->cmd.p_group;
+
+		if (v[0])
+			*on = !*on;
+		return UI_REDRAW;
+	}
 	if (key == UK_ESC) {
-		if (in == UI_IN_REASON || in == UI_IN_CONFIRM)
+		if (in == UI_IN_REASON || in == UI_IN_CONFIRM || in == UI_IN_SILENCE)
 			cmd_cancel(u, now_ms, NULL);
 		else if (in == UI_IN_FILTER)
 			u->filter[0] = '\0';
@@ -1045,6 +1255,9 @@ static int input_key(struct ui *u, struct model *m, int key, int64_t now_ms, int
 			}
 			util_strlcpy(u->cmd.reason, line, sizeof u->cmd.reason);
 			cmd_advance(u, now_ms);
+			break;
+		case UI_IN_SILENCE:
+			silence_form_done(u, now_ms);
 			break;
 		case UI_IN_CONFIRM:
 			if (strcmp(line, u->cmd.group) != 0) {
@@ -1105,14 +1318,7 @@ static void key_command(struct ui *u, const struct model *m, int key, int64_t no
 		return;
 	}
 	if (key == 'a' || key == 'x') {
-		const char *what = key == 'a' ? "acknowledge" : "silence";
-
-		if (m->alerts_firing < 0)
-			ui_status(u, GS_DIM, now_ms, "%s: this collector has no alerts (n/a)", what);
-		else if (m->alerts_firing == 0)
-			ui_status(u, GS_DIM, now_ms, "%s: no alert is firing", what);
-		else
-			ui_status(u, GS_DIM, now_ms, "%s: not supported by this collector yet", what);
+		alert_command(u, m, key == 'a', now_ms);
 		return;
 	}
 	if (!(n = need_node(u, m, key == 'f' ? "failover" : key == 'w' ? "switchover" :

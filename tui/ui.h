@@ -26,10 +26,11 @@ enum ui_keycode {
 #define UI_QUIT   2
 
 enum ui_view { UV_MAIN, UV_DETAIL, UV_HISTORY, UV_HELP };
-enum ui_input { UI_IN_NONE, UI_IN_FILTER, UI_IN_CMDLINE, UI_IN_REASON, UI_IN_CONFIRM, UI_IN_TIME };
+enum ui_input { UI_IN_NONE, UI_IN_FILTER, UI_IN_CMDLINE, UI_IN_REASON, UI_IN_CONFIRM, UI_IN_TIME,
+		UI_IN_SILENCE };
 enum ui_sort { US_GROUP, US_STATE, US_PHI, US_HB, US_CPU, US_MEM, US_RTT, US_N };
 enum ui_conn { UC_CONNECTING, UC_OPEN, UC_DOWN };
-enum ui_cmd_stage { UCS_NONE, UCS_PREFLIGHT, UCS_REASON, UCS_CONFIRM, UCS_SENT };
+enum ui_cmd_stage { UCS_NONE, UCS_FORM, UCS_PREFLIGHT, UCS_REASON, UCS_CONFIRM, UCS_SENT };
 
 #define UI_EVENTS   200
 #define UI_OUT_MAX  32
@@ -60,6 +61,14 @@ struct ui_cmd {
 	bool on, force, dry_run;
 	int64_t for_ms;                   /* 0: until undone */
 	char reason[PROTO_TEXT_MAX + 1];
+	/* ack: the alert (by id; Up/Down choose among the firing ones).
+	 * silence_add: the matchers proposed from the selection, each on or off
+	 * (r/n/g), and the duration typed in the form (UCS_FORM). */
+	int64_t alert_id;
+	char rule[PROTO_NAME_MAX + 1];
+	char p_rule[PROTO_NAME_MAX + 1], p_node[PROTO_NAME_MAX + 1], p_group[PROTO_NAME_MAX + 1];
+	bool m_rule, m_node, m_group, form_done;
+	char label[400];                  /* what it acts on, for the status line; "" = group/node */
 	int64_t pf_id, id;                /* the dry run's and the real command's request ids */
 	/* the pre-flight, once answered */
 	bool pf_have, pf_ok;

@@ -218,9 +218,11 @@ static const char *prompt_of(const struct ui *u, char *buf, size_t len)
 	case UI_IN_FILTER: return "filter (Enter keep, Esc clear): /";
 	case UI_IN_CMDLINE: return ":";
 	case UI_IN_TIME: return "time travel to (10m = 10 min ago, 14:05, 2026-11-20T10:00Z): ";
+	case UI_IN_SILENCE:
+		return "silence for (30m, 2h, 1d; r/n/g matchers, Up/Down alert, Enter; Esc cancels): ";
 	case UI_IN_REASON:
-		snprintf(buf, len, "reason for %s %s%s%s (audited; Esc cancels): ", u->cmd.verb,
-			 u->cmd.group[0] ? u->cmd.group : u->cmd.node,
+		snprintf(buf, len, "reason for %s %.120s%s%s (audited; Esc cancels): ", u->cmd.verb,
+			 u->cmd.label[0] ? u->cmd.label : u->cmd.group[0] ? u->cmd.group : u->cmd.node,
 			 strcmp(u->cmd.verb, "maintenance") == 0 ? (u->cmd.on ? " on" : " off") : "",
 			 u->cmd.to[0] && strcmp(u->cmd.verb, "switchover") == 0 ? "" : "");
 		return buf;
@@ -611,20 +613,45 @@ static void event_line(struct grid *g, int y, const struct ui_event *e, int64_t 
 	grid_printf(g, y, x, GS_DIM, -1, "  (%s)", e->rule);
 }
 
+/* One firing alert on one line: id, severity, rule, where, since, who
+ * acknowledged it, whether it is held back, and its summary. */
+static int alert_line(struct grid *g, int y, int x, int w, const struct malert *a, int64_t wall_ms,
+		      bool mark)
+{
+	char t[24], where[2 * PROTO_NAME_MAX + 8];
+	int st = strcmp(a->severity, "critical") == 0 ? GS_BAD : GS_WARN;
+
+	if (a->ack_who[0] || a->held[0])
+		st = GS_DIM;            /* someone is on it, or it is held back */
+	if (mark)
+		st |= GS_REV;
+	when_str(a->started_ms, wall_ms, t, sizeof t);
+	if (a->node[0] && a->group[0])
+		snprintf(where, sizeof where, "%s (%s)", a->node, a->group);
+	else
+		snprintf(where, sizeof where, "%s", a->node[0] ? a->node : a->group[0] ? a->group : "-");
+	return grid_printf(g, y, x, st, w, "%s#%-4lld %-8s %-16s %-20s since %s%s%.60s%s%s%s: %s",
+			   mark ? "> " : "", (long long)a->id, a->severity, a->rule, where, t,
+			   a->ack_who[0] ? "  acked by " : "", a->ack_who, a->held[0] ? "  [" : "",
+			   a->held, a->held[0] ? "]" : "", a->summary);
+}
+
 static void draw_events(struct grid *g, struct ui *u, const struct model *m, int y, int rows,
 			int64_t wall_ms)
 {
 	int r = 1;
 
 	grid_fill(g, y, 0, g->cols, GS_HEAD, ' ');
-	grid_printf(g, y, 0, GS_HEAD, -1, " EVENTS & ALERTS  (alerts: %s%s)  newest first",
-		    m->alerts_firing < 0 ? "n/a" : "", m->alerts_firing < 0 ? "" :
-		    m->alerts_firing ? "firing below" : "none firing");
-	for (int i = 0; i < m->nalerts && r < rows; i++, r++) {
-		const struct malert *a = &m->alerts[i];
-
-		grid_printf(g, y + r, 0, strcmp(a->severity, "critical") == 0 ? GS_BAD : GS_WARN, -1,
-			    " ALERT %s %s %s: %s", a->severity, a->name, a->node, a->text);
+	if (m->alerts_firing < 0)
+		grid_put(g, y, 0, GS_HEAD, " EVENTS & ALERTS  (alerts: n/a)  newest first", -1);
+	else
+		grid_printf(g, y, 0, GS_HEAD, -1, " EVENTS & ALERTS  (alerts: %s)  newest first%s",
+			    m->alerts_firing ? "firing below" : "none firing",
+			    m->alerts_firing ? "  a ack, x silence" : "");
+	/* the alerts first, but leave a row for the transitions */
+	for (int i = 0; i < m->nalerts && r < rows - (rows > 2 && u->nev); i++, r++) {
+		grid_put(g, y + r, 0, GS_NORMAL, " ALERT ", -1);
+		alert_line(g, y + r, 7, -1, &m->alerts[i], wall_ms, false);
 	}
 	if (!u->nev && r < rows)
 		grid_put(g, y + r, 1, GS_DIM, "no transitions yet", -1);
@@ -809,10 +836,11 @@ static void draw_help(struct grid *g, struct ui *u, const struct model *m, int y
 		{ "w", "switchover: make the selected node its group's leader", true },
 		{ "p", "pause / resume the automation of the selected node's group", true },
 		{ "m", "maintenance on / off for the selected node", true },
-		{ "a", "acknowledge an alert", true },
-		{ "x", "silence an alert", true },
+		{ "a", "acknowledge a firing alert (the selected node's; Up/Down choose), reason", true },
+		{ "x", "silence: matchers from the alert/node (r/n/g), duration (1h), reason", true },
 		{ ":", "command line: failover G [N] | switchover G N | pause G [--for 10m] |", false },
 		{ "", "  resume G | maintenance N on|off | forget N | history [N|G] | at TIME |", false },
+		{ "", "  ack ID | silence NODE|--group G|--rule R [--for 2h] |", false },
 		{ "", "  sort KEY | filter TEXT | quit; options --reason TEXT --dry-run --force", false },
 		{ "?", "this help (Esc closes)", false },
 		{ "q", "quit (also Ctrl-C)", false },
@@ -898,6 +926,52 @@ static void draw_preflight(struct grid *g, struct ui *u, int top, int rows)
 		 "type a reason below (audited), Enter; Esc cancels", in);
 }
 
+/* The box of an ack (the firing alerts, Up/Down choose) or of a silence
+ * being prepared (the same list, the matchers, the duration). */
+static void draw_alert_box(struct grid *g, struct ui *u, const struct model *m, int top, int rows,
+			   int64_t wall_ms)
+{
+	const struct ui_cmd *c = &u->cmd;
+	bool ack = strcmp(c->verb, "ack") == 0;
+	int w = g->cols - 4 > 100 ? 100 : g->cols - 4;
+	int list = m->nalerts > 8 ? 8 : m->nalerts, h = 4 + (list ? list : 1) + (ack ? 0 : 3);
+	int x = (g->cols - w) / 2, y, in = w - 4, first = 0, k, yy;
+	int pick = model_alert_index(m, c->alert_id);
+
+	if (h > rows)
+		h = rows;
+	if (h < 5 || w < 30)
+		return;
+	y = top + (rows - h) / 2;
+	draw_box(g, y, x, h, w, ack ? "acknowledge a firing alert" : "silence alerts");
+	if (pick >= list)
+		first = pick - list + 1;   /* keep the chosen one in view */
+	yy = y + 1;
+	if (!m->nalerts)
+		grid_put(g, yy++, x + 2, GS_DIM, "no alert is firing: the silence matches future ones", in);
+	for (k = first; k < m->nalerts && k < first + list && yy < y + h - 1; k++)
+		alert_line(g, yy++, x + 2, in, &m->alerts[k], wall_ms, k == pick);
+	if (!ack && yy + 2 < y + h) {
+		int xx = x + 2;
+
+		xx += grid_put(g, yy, xx, GS_HEAD, "match: ", -1);
+		xx += grid_printf(g, yy, xx, c->m_rule ? GS_OK : GS_DIM, -1, "[%c] r rule %-16s ",
+				  c->m_rule ? 'x' : ' ', c->p_rule[0] ? c->p_rule : "-");
+		xx += grid_printf(g, yy, xx, c->m_node ? GS_OK : GS_DIM, -1, "[%c] n node %-16s ",
+				  c->m_node ? 'x' : ' ', c->p_node[0] ? c->p_node : "-");
+		grid_printf(g, yy++, xx, c->m_group ? GS_OK : GS_DIM, x + w - 1 - xx, "[%c] g group %s",
+			    c->m_group ? 'x' : ' ', c->p_group[0] ? c->p_group : "-");
+		if (c->stage == UCS_FORM)
+			grid_printf(g, yy++, x + 2, GS_NORMAL, in, "for:   %s", u->in_buf);
+		else
+			grid_printf(g, yy++, x + 2, GS_NORMAL, in, "silence %s", c->label);
+	}
+	grid_put(g, y + h - 2, x + 2, GS_INPUT, c->stage == UCS_FORM ?
+		 "Up/Down alert, r/n/g toggle a matcher, type the duration below, Enter; Esc cancels" :
+		 ack ? "Up/Down choose the alert; type a reason below (audited), Enter; Esc cancels" :
+		 "type a reason below (audited), Enter; Esc cancels", in);
+}
+
 /* ------------------------------------------------------------------------ */
 
 void view_render(struct grid *g, struct ui *u, const struct model *live, int64_t now_ms,
@@ -934,5 +1008,8 @@ void view_render(struct grid *g, struct ui *u, const struct model *live, int64_t
 	if (u->cmd.stage == UCS_PREFLIGHT ||
 	    ((u->cmd.stage == UCS_REASON || u->cmd.stage == UCS_CONFIRM) && u->cmd.pf_have))
 		draw_preflight(g, u, 2, body);
+	else if ((strcmp(u->cmd.verb, "ack") == 0 || strcmp(u->cmd.verb, "silence_add") == 0) &&
+		 (u->cmd.stage == UCS_FORM || u->cmd.stage == UCS_REASON))
+		draw_alert_box(g, u, live, 2, body, wall_ms);
 	draw_status(g, u, m, now_ms);   /* last: it counts the nodes the body showed */
 }
