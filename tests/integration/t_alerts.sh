@@ -120,7 +120,9 @@ alive=0
 for p in $hung; do kill -0 "$p" 2>/dev/null && alive=1; done
 [ -n "$hung" ] && [ "$(echo $hung | wc -w)" = 2 ] && [ $alive = 0 ] \
 	&& ok "both attempts of the hanging sink were killed (pids $hung)" || fail "hanging sink processes: '$hung' alive=$alive"
-$V history --kind alert --json | jqe --arg t "$T_DIR/hang.sh" 'any(.events[]; .rule == "delivery_failed" and (.detail | contains($t)) and (.detail | contains("timed out")))' >/dev/null \
+# the row is queued when the delivery is given up: the store commits it within its batch interval
+gave_up_stored() { $V history --kind alert --json | jqe --arg t "$T_DIR/hang.sh" 'any(.events[]; .rule == "delivery_failed" and (.detail | contains($t)) and (.detail | contains("timed out")))'; }
+wait_until 3 gave_up_stored \
 	&& ok "the given-up delivery is in the history (delivery_failed, timed out)" || fail "no delivery_failed row"
 metric_ge sink.sh ok 1 && ok "the good sink delivered meanwhile (ok $(metric sink.sh ok))" || fail "sink.sh ok count"
 state_is "$PORT" a1 alive && [ "$(node_state "$PORT" a1)" = alive ] && ok "heartbeats still processed (a1 alive)" || fail "a1 not alive"
