@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The live dashboard in a real terminal (tmux, 120x40): shows the nodes and
-# the groups, follows a hung agent (SIGSTOP) to suspect and failed, drives a
+# the groups, follows a hung agent (SIGSTOP) to suspect and failed,
+# acknowledges and silences its node_failed alert (a, x), drives a
 # switchover and a failover through the keys and sees the promote hooks run,
 # survives the collector going away (stale, retrying), resizes to 80x24,
 # quits cleanly on q and on SIGTERM.  --frames N renders and exits, with or
@@ -54,6 +55,30 @@ see 8 '^.web-2 .* failed ' && ok "... and then failed" || fail "web-2 not failed
 see 2 "web-2 +[a-z]+ -> failed" && ok "the transition appears in the events pane" || fail "no transition line: $(screen | grep -A9 EVENTS)"
 see 2 "1 failed" && ok "header counts the failed node" || fail "header: $(screen | sed -n 2p)"
 kill -CONT "$(pid_of web-2)"; stop_pid "$(pid_of web-2)" KILL
+
+# Its node_failed alert: in the pane; a + reason acknowledges it, x silences it.
+V="$BIN/vigil --collector ws://127.0.0.1:$PORT"
+# (the first alert may resolve when the stopped agent's connection drops: wait for the lasting one)
+wait_until 8 bash -c "$V alerts | grep -q 'web-2.*reconnect_grace'" || fail "no lasting alert: $($V alerts)"
+see 3 'ALERT #[0-9]+ +critical +node_failed +web-2 \(web\)' && ok "the node_failed alert is in the events & alerts pane" \
+	|| fail "no alert line: $(screen | grep -A9 EVENTS)"
+keys /; keys web-2 Enter
+keys a
+see 2 '> #[0-9]+ +critical +node_failed' && ok "a proposes the firing alert in a box" || fail "ack box: $(screen | sed -n 14,28p)"
+keys "web-2 hung" Enter
+see 5 'ack alert [0-9]+ \(node_failed web-2\): accepted' && ok "a + reason: accepted (status line)" \
+	|| fail "ack: $(screen | tail -1)"
+$V alerts --json | grep -Eq '"who":[[:space:]]*"local"' && $V alerts --json | grep -Eq '"reason":[[:space:]]*"web-2 hung"' \
+	&& ok "vigil alerts --json shows who acknowledged it and why" || fail "alerts: $($V alerts --json)"
+see 3 'node_failed +web-2 \(web\) .*acked by local' && ok "the pane shows 'acked by'" || fail "$(screen | grep node_failed)"
+keys x
+see 2 'match: \[x\] r rule node_failed +\[x\] n node web-2' && ok "x proposes rule and node" || fail "silence box: $(screen | grep -A3 match)"
+keys BSpace BSpace 30m Enter "gone for good" Enter
+see 5 'silence_add rule=node_failed node=web-2 for 30m: accepted: silence [0-9]+ added' \
+	&& ok "x + 30m + reason: the silence is added" || fail "silence: $(screen | tail -1)"
+$V silence list | grep -q 'node_failed.*web-2.*gone for good' && ok "vigil silence list shows it" \
+	|| fail "silences: $($V silence list)"
+keys Escape
 
 # Switchover through the keys: select db-2 (filter), w, reason, type the group's name.
 keys /; keys db-2 Enter
