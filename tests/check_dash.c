@@ -1165,7 +1165,7 @@ START_TEST(test_silence_flow)
 	render(f);
 	assert_has(f, "silence alerts");
 	assert_has(f, "> #5    critical node_failed");
-	assert_has(f, "match: [x] r rule node_failed      [x] n node web-1            [ ] g group web");
+	assert_has(f, "match: [x] r rule node_failed  [x] n node web-1  [ ] g group web");
 	assert_has(f, "for:   1h");
 	/* n off, g on; the duration typed: 30m ('n' and 'g' are not duration units) */
 	key(f, 'n');
@@ -1174,7 +1174,7 @@ START_TEST(test_silence_flow)
 	key(f, UK_BACKSPACE);
 	type(f, "30m");
 	render(f);
-	assert_has(f, "match: [x] r rule node_failed      [ ] n node web-1            [x] g group web");
+	assert_has(f, "match: [x] r rule node_failed  [ ] n node web-1  [x] g group web");
 	assert_has(f, "for:   30m");
 	ck_assert_ptr_null(ui_out_pop(&f->u));
 	key(f, UK_ENTER);

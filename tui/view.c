@@ -219,7 +219,7 @@ static const char *prompt_of(const struct ui *u, char *buf, size_t len)
 	case UI_IN_CMDLINE: return ":";
 	case UI_IN_TIME: return "time travel to (10m = 10 min ago, 14:05, 2026-11-20T10:00Z): ";
 	case UI_IN_SILENCE:
-		return "silence for (30m, 2h, 1d; r/n/g matchers, Up/Down alert, Enter; Esc cancels): ";
+		return "silence for (30m, 2h, 1d): ";
 	case UI_IN_REASON:
 		snprintf(buf, len, "reason for %s %.120s%s%s (audited; Esc cancels): ", u->cmd.verb,
 			 u->cmd.label[0] ? u->cmd.label : u->cmd.group[0] ? u->cmd.group : u->cmd.node,
@@ -934,13 +934,13 @@ static void draw_alert_box(struct grid *g, struct ui *u, const struct model *m, 
 	const struct ui_cmd *c = &u->cmd;
 	bool ack = strcmp(c->verb, "ack") == 0;
 	int w = g->cols - 4 > 100 ? 100 : g->cols - 4;
-	int list = m->nalerts > 8 ? 8 : m->nalerts, h = 4 + (list ? list : 1) + (ack ? 0 : 3);
+	int list = m->nalerts > 8 ? 8 : m->nalerts, h = 3 + (list ? list : 1) + (ack ? 0 : 2);
 	int x = (g->cols - w) / 2, y, in = w - 4, first = 0, k, yy;
 	int pick = model_alert_index(m, c->alert_id);
 
 	if (h > rows)
 		h = rows;
-	if (h < 5 || w < 30)
+	if (h < 4 || w < 30)
 		return;
 	y = top + (rows - h) / 2;
 	draw_box(g, y, x, h, w, ack ? "acknowledge a firing alert" : "silence alerts");
@@ -951,13 +951,13 @@ static void draw_alert_box(struct grid *g, struct ui *u, const struct model *m, 
 		grid_put(g, yy++, x + 2, GS_DIM, "no alert is firing: the silence matches future ones", in);
 	for (k = first; k < m->nalerts && k < first + list && yy < y + h - 1; k++)
 		alert_line(g, yy++, x + 2, in, &m->alerts[k], wall_ms, k == pick);
-	if (!ack && yy + 2 < y + h) {
+	if (!ack && yy + 2 <= y + h - 2) {
 		int xx = x + 2;
 
 		xx += grid_put(g, yy, xx, GS_HEAD, "match: ", -1);
-		xx += grid_printf(g, yy, xx, c->m_rule ? GS_OK : GS_DIM, -1, "[%c] r rule %-16s ",
+		xx += grid_printf(g, yy, xx, c->m_rule ? GS_OK : GS_DIM, -1, "[%c] r rule %s  ",
 				  c->m_rule ? 'x' : ' ', c->p_rule[0] ? c->p_rule : "-");
-		xx += grid_printf(g, yy, xx, c->m_node ? GS_OK : GS_DIM, -1, "[%c] n node %-16s ",
+		xx += grid_printf(g, yy, xx, c->m_node ? GS_OK : GS_DIM, -1, "[%c] n node %s  ",
 				  c->m_node ? 'x' : ' ', c->p_node[0] ? c->p_node : "-");
 		grid_printf(g, yy++, xx, c->m_group ? GS_OK : GS_DIM, x + w - 1 - xx, "[%c] g group %s",
 			    c->m_group ? 'x' : ' ', c->p_group[0] ? c->p_group : "-");
@@ -967,7 +967,7 @@ static void draw_alert_box(struct grid *g, struct ui *u, const struct model *m, 
 			grid_printf(g, yy++, x + 2, GS_NORMAL, in, "silence %s", c->label);
 	}
 	grid_put(g, y + h - 2, x + 2, GS_INPUT, c->stage == UCS_FORM ?
-		 "Up/Down alert, r/n/g toggle a matcher, type the duration below, Enter; Esc cancels" :
+		 "Up/Down alert, r/n/g matchers, the duration below, Enter; Esc cancels" :
 		 ack ? "Up/Down choose the alert; type a reason below (audited), Enter; Esc cancels" :
 		 "type a reason below (audited), Enter; Esc cancels", in);
 }
