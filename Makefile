@@ -54,7 +54,7 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
 BINS = $(BIN)/vigil-agent $(BIN)/vigil-collector $(BIN)/vigil
 
-.PHONY: all deps demo test check unit asan integration integration-asan bench tools clean help
+.PHONY: all deps demo test check build-all unit asan integration integration-asan bench tools clean help
 all: $(BINS)
 
 help:
@@ -128,18 +128,23 @@ deps:
 # `make test` = set-up, then the real work in a sub-make so that pkg-config
 # answers with the packages just installed.
 test: deps
+	@$(MAKE) --no-print-directory -j2 build-all
 	@$(MAKE) --no-print-directory check
 
 check: all unit asan integration integration-asan
 
+# Everything the tests need, so that `make -j2 build-all` compiles on both cores.
+build-all: all $(BUILD)/check_unit $(BUILD)/check_unit_asan $(BUILD)/wsprobe \
+	   $(BUILD)/asan-bin/vigil-collector $(BUILD)/asan-bin/vigil-agent $(BUILD)/asan-bin/vigil
+
 unit: $(BUILD)/check_unit
 	@echo "== unit tests"
-	@CK_VERBOSITY=normal $(BUILD)/check_unit
+	@tests/run_unit.sh $(BUILD)/check_unit
 
 asan: $(BUILD)/check_unit_asan
 	@echo "== unit tests under AddressSanitizer + UBSan"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  CK_VERBOSITY=normal $(BUILD)/check_unit_asan
+	  tests/run_unit.sh $(BUILD)/check_unit_asan
 
 integration: all $(BUILD)/wsprobe
 	@echo "== integration tests (real processes on 127.0.0.1)"
