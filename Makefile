@@ -129,7 +129,10 @@ deps:
 # answers with the packages just installed.
 test: deps
 	@$(MAKE) --no-print-directory -j2 build-all
-	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory all unit asan
+	@# the two integration runs side by side (mostly waiting on real time);
+	@# -O prints each run's output whole when it ends
+	@$(MAKE) --no-print-directory -j2 -O integration integration-asan
 
 check: all unit asan integration integration-asan
 
@@ -152,7 +155,8 @@ integration: all $(BUILD)/wsprobe
 
 integration-asan: $(BUILD)/asan-bin/vigil-collector $(BUILD)/asan-bin/vigil-agent $(BUILD)/asan-bin/vigil $(BUILD)/wsprobe
 	@echo "== integration tests against the sanitizer builds"
-	@VIGIL_BIN=$(abspath $(BUILD))/asan-bin VIGIL_PROBE=$(abspath $(BUILD))/wsprobe ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	@VIGIL_BIN=$(abspath $(BUILD))/asan-bin VIGIL_PROBE=$(abspath $(BUILD))/wsprobe \
+	  VIGIL_TEST_LOGS=$(CURDIR)/tests/integration/logs-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  tests/integration/run.sh
 
 demo: deps

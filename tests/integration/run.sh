@@ -20,7 +20,7 @@ for t in ${VIGIL_TESTS:-t_*.sh}; do   # VIGIL_TESTS="t_a.sh t_b.sh": only those
 		failed=$((failed + $4))
 	fi
 	if [ $rc -ne 0 ] && { [ -z "$res" ] || [ "${4:-0}" -eq 0 ]; }; then
-		echo "  [$t] FAIL: exited with status $rc (see tests/integration/logs/)"
+		echo "  [$t] FAIL: exited with status $rc (see ${VIGIL_TEST_LOGS:-tests/integration/logs}/)"
 		failed=$((failed + 1))
 	fi
 done
