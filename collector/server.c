@@ -66,6 +66,7 @@ struct conn {
 	char group[PROTO_NAME_MAX + 1];
 	char agent_role[PROTO_ROLE_MAX + 1];  /* as last told to leadership */
 	int64_t rx_ms;                        /* the last message (or connect), monotonic */
+	int interval_ms;                      /* its hello's heartbeat interval */
 	/* operator */
 	char who[65];
 	enum auth_role role;
@@ -515,6 +516,7 @@ static void agent_message(struct server *s, struct conn *c, const char *buf, siz
 			c->hello_done = true;
 			util_strlcpy(c->node, m.u.hello.node, sizeof c->node);
 			util_strlcpy(c->group, m.u.hello.group, sizeof c->group);
+			c->interval_ms = m.u.hello.interval_ms;
 			util_strlcpy(c->agent_role, strcmp(m.u.hello.role, "leader") == 0 ? "claiming" :
 				     "follower", sizeof c->agent_role);
 		}
@@ -1420,16 +1422,12 @@ static void record_samples(struct server *s, int64_t now, int64_t wall)
 static void sweep_silent(struct server *s, int64_t now)
 {
 	for (struct conn *c = s->conns; c; c = c->next) {
-		struct core_node_info ni;
 		int64_t limit = 10000;
 
 		if (c->kind != CONN_AGENT || c->closing)
 			continue;
-		if (c->hello_done) {
-			limit = 20000;
-			if (core_node_find(s->core, c->node, now, &ni) == 0 && 3LL * ni.interval_ms > limit)
-				limit = 3LL * ni.interval_ms;
-		}
+		if (c->hello_done)
+			limit = 3LL * c->interval_ms > 20000 ? 3LL * c->interval_ms : 20000;
 		if (now - c->rx_ms > limit) {
 			util_log("warn", "agent connection %llu%s%s: silent for %lld ms: closing it",
 				 (unsigned long long)c->id, c->hello_done ? " " : " (no hello)",
