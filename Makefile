@@ -129,10 +129,7 @@ deps:
 # answers with the packages just installed.
 test: deps
 	@$(MAKE) --no-print-directory -j2 build-all
-	@$(MAKE) --no-print-directory all unit asan
-	@# the two integration runs side by side (mostly waiting on real time);
-	@# -O prints each run's output whole when it ends
-	@$(MAKE) --no-print-directory -j2 -O integration integration-asan
+	@$(MAKE) --no-print-directory check
 
 check: all unit asan integration integration-asan
 
