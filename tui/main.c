@@ -602,6 +602,20 @@ static void print_buf(struct jw *w)
 	free(w->buf);
 }
 
+/* A table, or the line that says it is empty; then free the table. */
+static void print_table(struct table *t, bool any, const char *empty)
+{
+	struct jw w;
+
+	jw_init_dynamic(&w, 4096);
+	if (t && any)
+		table_render(t, &w);
+	else
+		jw_raw(&w, empty, strlen(empty));
+	print_buf(&w);
+	table_free(t);
+}
+
 static const char *jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -724,7 +738,6 @@ static int cmd_history(const struct opts *o)
 	cJSON *root, *data;
 	const cJSON *arr, *e;
 	struct table *t;
-	struct jw w;
 
 	util_strlcpy(q.what, "history", sizeof q.what);
 	util_strlcpy(q.node, o->arg ? o->arg : "", sizeof q.node);
@@ -780,13 +793,7 @@ static int cmd_history(const struct opts *o)
 		if (t)
 			table_add(t, row);
 	}
-	jw_init_dynamic(&w, 4096);
-	if (t && cJSON_GetArraySize(arr) > 0)
-		table_render(t, &w);
-	else
-		jw_raw(&w, "no events in that range\n", 24);
-	print_buf(&w);
-	table_free(t);
+	print_table(t, cJSON_GetArraySize(arr) > 0, "no events in that range\n");
 	cJSON_Delete(root);
 	return 0;
 }
@@ -936,7 +943,6 @@ static int cmd_at(const struct opts *o)
 	cJSON *root, *data;
 	const cJSON *r;
 	struct table *t;
-	struct jw w;
 	char when[40];
 	int n = 0;
 
@@ -962,13 +968,7 @@ static int cmd_at(const struct opts *o)
 			table_add(t, row);
 		n++;
 	}
-	jw_init_dynamic(&w, 4096);
-	if (t && n)
-		table_render(t, &w);
-	else
-		jw_raw(&w, "no node was known then\n", 23);
-	print_buf(&w);
-	table_free(t);
+	print_table(t, n > 0, "no node was known then\n");
 	cJSON_Delete(root);
 	return 0;
 }
@@ -1008,8 +1008,6 @@ static void print_preflight(const cJSON *data)
 	static const char *const hdr[] = { "CANDIDATE", "PRIORITY", "STATE", "ELIGIBLE" };
 
 	if (cJSON_GetArraySize(cands) > 0) {
-		struct jw w;
-
 		t = table_new(4, hdr);
 		cJSON_ArrayForEach(c, cands) {
 			char prio[24], why[256] = "yes";
@@ -1031,10 +1029,7 @@ static void print_preflight(const cJSON *data)
 			cells[3] = why;
 			table_add(t, cells);
 		}
-		jw_init_dynamic(&w, 1024);
-		table_render(t, &w);
-		print_buf(&w);
-		table_free(t);
+		print_table(t, true, "");
 	}
 	if (cJSON_GetArraySize(blocked) > 0) {
 		printf("blocked by: ");
@@ -1218,7 +1213,6 @@ static int cmd_alerts(const struct opts *o)
 	cJSON *root, *data;
 	const cJSON *r;
 	struct table *t;
-	struct jw w;
 	int n = 0, firing;
 
 	util_strlcpy(q.what, "alerts", sizeof q.what);
@@ -1247,13 +1241,7 @@ static int cmd_alerts(const struct opts *o)
 			table_add(t, row);
 		n++;
 	}
-	jw_init_dynamic(&w, 4096);
-	if (t && n)
-		table_render(t, &w);
-	else
-		jw_raw(&w, o->all ? "no alerts\n" : "no alert is firing\n", o->all ? 10 : 19);
-	print_buf(&w);
-	table_free(t);
+	print_table(t, n > 0, o->all ? "no alerts\n" : "no alert is firing\n");
 	cJSON_Delete(root);
 	return firing > 0 ? EXIT_NOT_ALIVE : 0;
 }
@@ -1302,7 +1290,6 @@ static int cmd_silence(const struct opts *o)
 	cJSON *root, *data;
 	const cJSON *r;
 	struct table *t;
-	struct jw w;
 	int n = 0;
 
 	memset(&q, 0, sizeof q);
@@ -1341,13 +1328,7 @@ static int cmd_silence(const struct opts *o)
 			table_add(t, row);
 		n++;
 	}
-	jw_init_dynamic(&w, 4096);
-	if (t && n)
-		table_render(t, &w);
-	else
-		jw_raw(&w, "no silence is in force\n", 23);
-	print_buf(&w);
-	table_free(t);
+	print_table(t, n > 0, "no silence is in force\n");
 	cJSON_Delete(root);
 	return 0;
 }
