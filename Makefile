@@ -73,10 +73,21 @@ $(BIN)/vigil-collector: $(call obj,rel,$(COLLECTOR_SRC))
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) $(SQL_LIBS) -lpthread -lm
 
-# The agent must stay small: no SQLite, no ncurses.
+# The agent must stay small: no SQLite, no ncurses.  It links libwebsockets
+# and OpenSSL statically (Debian's libwebsockets.a, libssl.a, libcrypto.a):
+# the shared libcrypto alone costs every agent 1.4 MiB of resident pages,
+# most of them relocations of tables the agent never uses, even without TLS
+# (docs/benchmarks.md, footprint).  The price: after a security update of
+# libssl-dev or libwebsockets-dev, rebuild the agent.  AGENT_LINK=shared links
+# the shared libraries instead.  Relative relocations are packed (DT_RELR,
+# glibc 2.36): the position-independent agent then reads 6 KiB of them at
+# start instead of 460 KiB.
+AGENT_LINK ?= static
+AGENT_LWS_LIBS_static = -Wl,-Bstatic -lwebsockets -lssl -lcrypto -Wl,-Bdynamic -lcap -ldl -pthread
+AGENT_LWS_LIBS_shared = $(LWS_LIBS)
 $(BIN)/vigil-agent: $(call obj,rel,$(AGENT_SRC))
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(JSON_LIBS) -lm
+	$(CC) $(LDFLAGS) -Wl,-z,pack-relative-relocs -o $@ $^ $(AGENT_LWS_LIBS_$(AGENT_LINK)) $(JSON_LIBS) -lm
 
 $(BIN)/vigil: $(call obj,rel,$(TUI_SRC))
 	@mkdir -p $(BIN)

@@ -38,6 +38,7 @@
 #include "proto/util.h"
 
 #define MSG_MAX 8192
+#define AGENT_LWS_FDS 16     /* lws fd table: see agent_run() */
 #define TX_MAX 16384        /* a hook report: 4 KiB of output, escaped */
 #define REPORTS_MAX 16      /* hook reports kept while disconnected */
 #define TICK_MS 100         /* the lease core's clock */
@@ -957,6 +958,11 @@ int agent_run(const struct agent_config *cfg)
 	info.protocols = protocols;
 	info.timeout_secs = 5;
 	info.connect_timeout_secs = 5;
+	/* One connection to a collector (two while a reconnect overlaps a
+	 * close) and lws's own cancel pipe.  Without a limit lws sizes and
+	 * zeroes its fd tables for the whole process ulimit: 300 KiB of the
+	 * agent's memory at ulimit -n 20000, 16 MiB at 1048576. */
+	info.fd_limit_per_thread = AGENT_LWS_FDS;
 	for (int i = 0; i < cfg->nurls; i++)
 		if (cfg->urls[i].tls)
 			info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --check  list what is missing, install nothing (exit 1 if any)
 set -eu
 
-PKGS="gcc make pkg-config libc6-dev libwebsockets-dev libsqlite3-dev libncurses-dev libcjson-dev \
+PKGS="gcc make pkg-config libc6-dev libwebsockets-dev libssl-dev libcap-dev libsqlite3-dev libncurses-dev libcjson-dev \
 check tmux curl jq sqlite3 procps iproute2 openssl prometheus-alertmanager"
 
 missing=""
