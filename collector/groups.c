@@ -919,6 +919,24 @@ static const char *adoptee(const struct group *gr, int64_t now_ms)
 	return found && why_not(gr, found, now_ms) == 0 ? found->name : NULL;
 }
 
+/* best(rank()) without building and sorting the list: what auto_check asks
+ * of every leaderless group at every tick. */
+static const char *best_member(const struct group *gr, int64_t now_ms)
+{
+	const struct member *b = NULL;
+
+	for (int i = 0; i < gr->nm; i++) {
+		const struct member *m = &gr->m[i];
+
+		if (why_not(gr, m, now_ms))
+			continue;
+		if (!b || m->priority > b->priority ||
+		    (m->priority == b->priority && strcmp(m->name, b->name) < 0))
+			b = m;
+	}
+	return b ? b->name : NULL;
+}
+
 static void auto_check(struct groups *g, struct group *gr, int64_t now_ms, struct grp_out *out)
 {
 	struct grp_candidate c[GRP_MEMBERS_MAX];
@@ -939,12 +957,11 @@ static void auto_check(struct groups *g, struct group *gr, int64_t now_ms, struc
 		}
 		kind = FOK_AUTO;
 	}
-	n = rank(gr, now_ms, c);
 	target = NULL;
 	if (kind == FOK_ELECT && (target = adoptee(gr, now_ms)) != NULL)
 		kind = FOK_ADOPT;
 	else
-		target = best(c, n);
+		target = best_member(gr, now_ms);
 
 	if (now_ms < lease_safe_ms(g, gr) && !(target && strcmp(target, gr->holder) == 0))
 		blocked |= GG_LEASE;
@@ -968,14 +985,16 @@ static void auto_check(struct groups *g, struct group *gr, int64_t now_ms, struc
 		cat(t, sizeof t, "no leader; ");
 	if (blocked) {
 		if (blocked == gr->last_refusal)
-			return;
+			return;                     /* said already */
 		gr->last_refusal = blocked;
+		n = rank(gr, now_ms, c);
 		guard_text(g, gr, now_ms, blocked, t, sizeof t);
 		cand_text(c, n, t, sizeof t);
 		record(out, gr, "refusal", target, blocked, kind, t);
 		return;
 	}
 	gr->last_refusal = 0;
+	n = rank(gr, now_ms, c);
 	cat(t, sizeof t, "%s of %s; ", groups_fo_kind_name(kind), target);
 	cand_text(c, n, t, sizeof t);
 	record(out, gr, "decision", target, 0, kind, t);
