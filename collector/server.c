@@ -104,7 +104,8 @@ struct server {
 	char listen_text[300];
 	char store_error[256];
 	char store_fallback[512];       /* why the store is in memory only, or "" */
-	struct conn *conns;
+	struct conn *agent_conns;      /* agents' connections, newest first */
+	struct conn *oper_conns;       /* dashboards' and the CLI's: walked without the agents' */
 	uint64_t next_conn_id;
 	int agents, operators, sockets;
 	lws_sorted_usec_list_t sul_tick;
@@ -255,7 +256,10 @@ static struct conn *conn_by_id(struct server *s, uint64_t id, struct conn *hint)
 {
 	if (hint && hint->id == id)
 		return hint;
-	for (struct conn *c = s->conns; c; c = c->next)
+	for (struct conn *c = s->agent_conns; c; c = c->next)
+		if (c->id == id)
+			return c;
+	for (struct conn *c = s->oper_conns; c; c = c->next)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -326,8 +330,8 @@ static void publish_transition(struct server *s, const struct core_action *a)
 	n = jw_finish(&w);
 	if (n < 0)
 		return;
-	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->kind == CONN_OPER && c->subscribed)
+	for (struct conn *c = s->oper_conns; c; c = c->next)
+		if (c->subscribed)
 			conn_send(s, c, s->scratch, (size_t)n);
 }
 
@@ -1021,8 +1025,8 @@ static void publish_deltas(struct server *s, int64_t now)
 {
 	uint64_t v = core_rev(s->core), sv = core_srev(s->core);
 
-	for (struct conn *c = s->conns; c; c = c->next) {
-		if (c->kind != CONN_OPER || !c->subscribed || c->closing)
+	for (struct conn *c = s->oper_conns; c; c = c->next) {
+		if (!c->subscribed || c->closing)
 			continue;
 		if (now - c->last_delta_ms >= 2000) {
 			send_status(s, c, "delta", -1, c->sent_rev, false);
@@ -1037,12 +1041,19 @@ static void publish_deltas(struct server *s, int64_t now)
 
 /* ---- WebSocket callbacks (both protocols) ------------------------------ */
 
+static struct conn **conn_list(struct server *s, const struct conn *c)
+{
+	return c->kind == CONN_AGENT ? &s->agent_conns : &s->oper_conns;
+}
+
 static void conn_link(struct server *s, struct conn *c)
 {
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	struct conn **head = conn_list(s, c);
+
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
 }
 
 static void conn_unlink(struct server *s, struct conn *c)
@@ -1050,7 +1061,7 @@ static void conn_unlink(struct server *s, struct conn *c)
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		s->conns = c->next;
+		*conn_list(s, c) = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
@@ -1421,10 +1432,10 @@ static void record_samples(struct server *s, int64_t now, int64_t wall)
  * silent: they are not swept. */
 static void sweep_silent(struct server *s, int64_t now)
 {
-	for (struct conn *c = s->conns; c; c = c->next) {
+	for (struct conn *c = s->agent_conns; c; c = c->next) {
 		int64_t limit = 10000;
 
-		if (c->kind != CONN_AGENT || c->closing)
+		if (c->closing)
 			continue;
 		if (c->hello_done)
 			limit = 3LL * c->interval_ms > 20000 ? 3LL * c->interval_ms : 20000;
@@ -1545,8 +1556,8 @@ static int lead_send_node(void *arg, const char *node, const char *text, size_t 
 {
 	struct server *s = arg;
 
-	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->kind == CONN_AGENT && c->hello_done && !c->closing &&
+	for (struct conn *c = s->agent_conns; c; c = c->next)
+		if (c->hello_done && !c->closing &&
 		    strcmp(c->node, node) == 0)
 			return conn_send(s, c, text, len);
 	return -1;
@@ -1558,8 +1569,8 @@ static void lead_publish(void *arg, const char *text, size_t len)
 
 	if (s->alerting)
 		alerting_lead_event(s->alerting, text, len);
-	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->kind == CONN_OPER && c->subscribed)
+	for (struct conn *c = s->oper_conns; c; c = c->next)
+		if (c->subscribed)
 			conn_send(s, c, text, len);
 }
 
@@ -1568,8 +1579,8 @@ static void lead_publish_operators(void *arg, const char *text, size_t len)
 {
 	struct server *s = arg;
 
-	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->kind == CONN_OPER && c->subscribed)
+	for (struct conn *c = s->oper_conns; c; c = c->next)
+		if (c->subscribed)
 			conn_send(s, c, text, len);
 }
 
