@@ -500,15 +500,17 @@ static void watch_groups(struct alerting *al, int64_t now, int64_t wall, struct 
 static void feed_metrics(struct alerting *al, int64_t now, int64_t wall, struct core *core)
 {
 	size_t n = core_node_count(core);
-	struct core_node_info ni;
+	struct core_node_metrics nm;
 
-	for (size_t i = 0; i < n; i++) {
-		if (core_node_info(core, i, now, &ni) || !ni.connected ||
-		    ni.last_hb_wall_ms <= al->last_metrics_wall)
+	/* Once a second over every node, in one go: no copies (at 10,000 nodes
+	 * copying each node's core_node_info held heartbeats up for 13 ms). */
+	for (size_t i = 0; alerts_has_metric_rules(al->eng) && i < n; i++) {
+		if (core_node_metrics(core, i, &nm) || !nm.connected ||
+		    nm.last_hb_wall_ms <= al->last_metrics_wall)
 			continue;
-		alerts_metrics(al->eng, now, wall, ni.name, ni.group,
-			       ni.interval_ms > METRICS_EVERY_MS ? ni.interval_ms : METRICS_EVERY_MS,
-			       &ni.m, &al->out);
+		alerts_metrics(al->eng, now, wall, nm.name, nm.group,
+			       nm.interval_ms > METRICS_EVERY_MS ? nm.interval_ms : METRICS_EVERY_MS,
+			       nm.m, &al->out);
 	}
 	al->last_metrics_wall = wall;
 }

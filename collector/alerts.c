@@ -1256,6 +1256,14 @@ void alerts_get_stats(const struct alerts *al, struct alerts_stats *st)
 	st->last_id = al->next_id;
 }
 
+bool alerts_has_metric_rules(const struct alerts *al)
+{
+	for (size_t i = NBUILTIN; i < al->nrules; i++)
+		if (al->rules[i].kind == AR_METRIC && !al->rules[i].off)
+			return true;
+	return false;
+}
+
 bool alerts_in_tilt(const struct alerts *al)
 {
 	return al->tilt;

@@ -311,6 +311,8 @@ int alerts_get_id(const struct alerts *a, uint64_t id, struct alert *out);
 /* Active silences in id order; like alerts_list. */
 size_t alerts_silences(const struct alerts *a, struct alert_silence *out, size_t max);
 void alerts_get_stats(const struct alerts *a, struct alerts_stats *st);
+/* Whether any threshold rule reads the nodes' metrics (alerts_metrics()). */
+bool alerts_has_metric_rules(const struct alerts *al);
 bool alerts_in_tilt(const struct alerts *a);
 
 #endif

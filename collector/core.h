@@ -132,6 +132,17 @@ struct core_node_info {
 	bool no_failover;                       /* the agent was started with --no-failover */
 };
 
+/* What the alert rules read of a node: pointers into the core, valid until
+ * the core's next call (no 6 KiB copy of core_node_info per node). */
+struct core_node_metrics {
+	const char *name;
+	const char *group;
+	bool connected;
+	int interval_ms;
+	int64_t last_hb_wall_ms;                /* -1 never */
+	const struct proto_metrics *m;
+};
+
 struct core_group_info {
 	char name[PROTO_NAME_MAX + 1];
 	int members;                            /* known nodes of the group */
@@ -173,12 +184,14 @@ void core_tick(struct core *c, int64_t now_ms, int64_t wall_ms, struct core_out 
 /* The earliest time a grace period ends (a disconnected node due to fail),
  * or INT64_MAX: the glue ticks then too, so a crashed node fails at its
  * grace period and not up to a tick later.  Phi verdicts keep the tick. */
-int64_t core_next_deadline(const struct core *c);
+int64_t core_next_deadline(struct core *c);
 
 /* Views. */
 size_t core_node_count(const struct core *c);
 /* Nodes sorted by group then name; i < core_node_count. 0 or -1. */
 int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out);
+/* Node i's metrics view (same order as core_node_info); -1 if out of range. */
+int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out);
 int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core_node_info *out);
 /* A node's last reported health checks; the array stays valid until the next
  * input to the core.  Returns the count, -1 for an unknown node. */

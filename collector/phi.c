@@ -245,6 +245,25 @@ bool phi_surely_below_half(const struct phi_detector *d, int64_t now_ms)
 	       (double)d->sum + d->cfg.acceptable_pause_ms * (double)d->count;
 }
 
+int64_t phi_quiet_until(const struct phi_detector *d)
+{
+	double x, q;
+
+	if (!d->has_last || !d->count)
+		return INT64_MAX;
+	/* The largest whole q with q * count <= sum + pause * count, as
+	 * phi_surely_below_half() computes it (the division may round up). */
+	x = (double)d->sum + d->cfg.acceptable_pause_ms * (double)d->count;
+	q = floor(x / (double)d->count);
+	while (q > 0 && q * (double)d->count > x)
+		q -= 1.0;
+	if (q < 0)
+		return d->last_ms - 1;
+	if (q > 1e15)
+		return INT64_MAX;
+	return d->last_ms + (int64_t)q;
+}
+
 double phi_value(const struct phi_detector *d, int64_t now_ms)
 {
 	double mean, std_dev;

@@ -26,6 +26,10 @@ bool   phi_is_available(const struct phi_detector *d, int64_t now_ms);
  * since the last heartbeat is within the mean interval plus the acceptable
  * pause.  A cheap pre-check for thresholds above that. */
 bool   phi_surely_below_half(const struct phi_detector *d, int64_t now_ms);
+/* The last moment (ms) at which phi_surely_below_half() holds if no
+ * heartbeat arrives before: callers may keep it with the heartbeat and skip
+ * the detector until then.  INT64_MAX before any heartbeat. */
+int64_t phi_quiet_until(const struct phi_detector *d);
 double phi_of(double time_diff_ms, double mean_ms, double std_dev_ms); /* the formula alone */
 
 /* Evidence for verdicts: the interval statistics as the detector uses them

@@ -692,6 +692,41 @@ START_TEST(test_surely_below_half)
 }
 END_TEST
 
+/* phi_quiet_until() is exactly the last moment phi_surely_below_half()
+ * holds: true there (and before), false one millisecond later, for seeded
+ * random histories, fractional pauses and windows that wrap. */
+START_TEST(test_quiet_until_is_the_boundary)
+{
+	static const double pauses[] = { 0.0, 100.0, 333.3, 0.7 };
+	unsigned seed = 777;
+
+	for (int run = 0; run < 400; run++) {
+		struct phi_config cfg = AKKA_CFG(8.0, 20 + run % 50, 100.0);
+		struct phi_detector *d;
+		int64_t t = 5000000 + run, q;
+
+		cfg.acceptable_pause_ms = pauses[run % 4];
+		d = new_detector(&cfg);
+		ck_assert(phi_quiet_until(d) == INT64_MAX);   /* before any heartbeat */
+		phi_heartbeat(d, t);
+		for (int i = 0; i < 1 + run % 120; i++) {
+			seed = seed * 1103515245u + 12345u;
+			t += 1 + (int64_t)((seed >> 16) % 2000);
+			phi_heartbeat(d, t);
+		}
+		q = phi_quiet_until(d);
+		ck_assert_msg(q >= t && q < t + 100000, "run %d: quiet until %lld, last %lld", run,
+			      (long long)q, (long long)t);
+		ck_assert_msg(phi_surely_below_half(d, q), "run %d: not below 1/2 at %lld", run,
+			      (long long)(q - t));
+		ck_assert_msg(phi_surely_below_half(d, t + (q - t) / 2), "run %d: half-way", run);
+		ck_assert_msg(!phi_surely_below_half(d, q + 1), "run %d: still below 1/2 after %lld",
+			      run, (long long)(q - t));
+		phi_free(d);
+	}
+}
+END_TEST
+
 Suite *phi_suite(void)
 {
 	Suite *s = suite_create("phi");
@@ -735,6 +770,7 @@ Suite *phi_suite(void)
 	tcase_add_test(tc, test_huge_time_diff);
 	tcase_add_test(tc, test_huge_intervals_capped);
 	tcase_add_test(tc, test_surely_below_half);
+	tcase_add_test(tc, test_quiet_until_is_the_boundary);
 	suite_add_tcase(s, tc);
 
 	return s;
