@@ -19,11 +19,12 @@
 #     one is false), and tilt (the collector distrusting its own timing);
 #   - the swarm's own CPU, and the load average (the machine is shared).
 # With perf installed, CAP_PERF_S seconds of `perf record -g` on the
-# collector per step name the top functions.
+# collector per step, after the measured window (the profiler's sampling
+# must not count in the delay), name the top functions.
 #
 # Writes a Markdown section to $BENCH_MD (default: stdout), progress to
 # stderr, logs and raw samples to $BENCH_WORK.  Parameters (environment):
-: "${CAP_STEPS:=1000x1000 2000x1000 5000x1000 10000x1000 1000x100}"  # AGENTSxINTERVAL_MS
+: "${CAP_STEPS:=1000x1000 2000x1000 5000x1000 10000x1000 15000x1000 1000x100}"  # AGENTSxINTERVAL_MS
 : "${CAP_WARMUP_S:=15}"            # after all are connected, before measuring
 : "${CAP_SECONDS:=60}"             # measured window per step
 : "${CAP_ECHO_EVERY:=10}"          # hb_ack every Nth heartbeat
@@ -91,15 +92,10 @@ run_step() { # AGENTS INTERVAL_MS
 		rss=$(proc_rss_kib "$cpid")
 		[ -n "$rss" ] || { say "collector gone"; return 1; }
 		[ "$rss" -gt "$rss_max" ] && rss_max=$rss
-		if [ "$HAVE_PERF" = 1 ] && [ $perf_done = 0 ] && [ $((t_end - now)) -gt $((CAP_PERF_S * 1000 + 2000)) ]; then
-			perf record -q -g -F 499 -p "$cpid" -o "$BENCH_WORK/perf-$name.data" \
-				-- sleep "$CAP_PERF_S" >/dev/null 2>&1
-			perf_done=1
-			continue
-		fi
 		left=$(( (t_end - now + 999) / 1000 ))
 		sleep $((left < 2 ? left : 2))
 	done
+	kill -USR2 "$spid"                 # the swarm's summary of the window
 	t1=$(now_ms)
 	c1=$(proc_cpu_ticks "$cpid")
 	s1=$(proc_cpu_ticks "$spid")
@@ -112,8 +108,13 @@ run_step() { # AGENTS INTERVAL_MS
 	nfalse=$(sql "$db" "select count(*) from events where kind='state'
 		and to_state in ('suspect','failed') and ts_ms <= $t1")
 	ntilt=$(sql "$db" "select count(*) from events where kind='collector' and rule='tilt' and ts_ms <= $t1")
+	wait_until 10 test -s "$BENCH_WORK/swarm-$name.json" || say "$name: no summary from the swarm"
+	if [ "$HAVE_PERF" = 1 ]; then
+		perf record -q -g -F 499 -p "$cpid" -o "$BENCH_WORK/perf-$name.data" \
+			-- sleep "$CAP_PERF_S" >/dev/null 2>&1 && perf_done=1
+	fi
 	stop_pid "$spid" TERM
-	sj=$(tail -n 1 "$BENCH_WORK/swarm-$name.json")
+	sj=$(head -n 1 "$BENCH_WORK/swarm-$name.json")
 	[ -n "$sj" ] || sj='{}'
 	stop_pid "$cpid" TERM
 	[ $perf_done = 1 ] && top=$(top_symbols "$BENCH_WORK/perf-$name.data")
@@ -183,8 +184,8 @@ verdict() { # N IV
 	echo "- Goal: 1,000 agents at 10/s: $(verdict 1000 100)."
 	if [ "$HAVE_PERF" = 1 ]; then
 		echo
-		echo "Where the collector's CPU goes (\`perf record -g -F 499\`, $CAP_PERF_S s per step, top three symbols"
-		echo "by self time):"
+		echo "Where the collector's CPU goes (\`perf record -g -F 499\`, $CAP_PERF_S s per step right after the"
+		echo "measured window, so that the profiler does not count in the delay; top three symbols by self time):"
 		echo
 		awk -F'\t' '{ printf "- %s agents at %s ms: %s\n", $1, $2, $17 }' "$RAW"
 	fi

@@ -23,6 +23,8 @@
  * --report-s seconds on stderr (window and total) and in the summary.
  *
  * SIGUSR1 resets the counters and histograms (a script's warm-up is over);
+ * SIGUSR2 prints the JSON summary of the counters so far and goes on (the
+ * measured window is over; a profiler may follow without counting in it);
  * SIGINT/SIGTERM or --duration: every agent says bye, then one JSON line
  * with the totals goes to stdout.
  */
@@ -131,7 +133,7 @@ struct swarm {
 	struct in_addr addr;
 };
 
-static volatile sig_atomic_t g_stop, g_reset;
+static volatile sig_atomic_t g_stop, g_reset, g_snap;
 static struct swarm *g_sw;
 
 static int64_t mono_us(void)
@@ -907,6 +909,8 @@ static void begin_stop(struct swarm *sw, int64_t now)
 }
 
 /* Everything periodic; false once the swarm is done. */
+static void summary(struct swarm *sw, int64_t end_us);
+
 static bool tick(struct swarm *sw, int64_t now)
 {
 	int64_t tick_us = (int64_t)sw->tick_ms * 1000;
@@ -918,6 +922,11 @@ static bool tick(struct swarm *sw, int64_t now)
 		memset(&sw->h, 0, sizeof sw->h);
 		sw->k.since_us = now;
 		util_log("info", "counters reset (SIGUSR1)");
+	}
+	if (g_snap) {
+		g_snap = 0;
+		summary(sw, now);
+		util_log("info", "summary printed (SIGUSR2)");
 	}
 	if (!sw->stopping && (g_stop || (sw->stop_at_us && now >= sw->stop_at_us)))
 		begin_stop(sw, now);
@@ -1074,6 +1083,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		g_reset = 1;
+	else if (sig == SIGUSR2)
+		g_snap = 1;
 	else
 		g_stop = 1;
 }
@@ -1138,8 +1149,10 @@ static void usage(FILE *f)
 "  --seed N             random seed (default: time and pid)\n"
 "  -h, --help           this text\n"
 "\n"
-"SIGUSR1 resets the counters and histograms (end of a warm-up).  At the end\n"
-"every agent says bye and one JSON line with the totals goes to stdout.\n"
+"SIGUSR1 resets the counters and histograms (end of a warm-up); SIGUSR2 prints\n"
+"the JSON line of the counters so far and goes on (end of a measured window).\n"
+"At the end every agent says bye and one JSON line with the totals goes to\n"
+"stdout.\n"
 "The file-descriptor limit is raised to the hard limit.\n");
 }
 
@@ -1416,6 +1429,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	g_sw = sw;
