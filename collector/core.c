@@ -1019,6 +1019,23 @@ int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out)
 	return 0;
 }
 
+int core_node_brief(struct core *c, size_t i, int64_t now_ms, struct core_node_brief *out)
+{
+	const struct node *n;
+
+	if (i >= c->n)
+		return -1;
+	sort_nodes(c);
+	n = c->nodes[i];
+	out->name = n->name;
+	out->group = n->group;
+	out->state = n->state;
+	out->last_hb_wall_ms = n->last_hb_wall_ms;
+	out->hb_age_ms = n->last_hb_ms >= 0 ? now_ms - n->last_hb_ms : -1;
+	out->phi = n->phi ? phi_value(n->phi, now_ms) : NAN;
+	return 0;
+}
+
 int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core_node_info *out)
 {
 	struct node *n = find(c, name);

@@ -143,6 +143,17 @@ struct core_node_metrics {
 	const struct proto_metrics *m;
 };
 
+/* A node in brief, for /metrics: names point into the core (valid until
+ * its next call); phi is evaluated, nothing else is copied. */
+struct core_node_brief {
+	const char *name;
+	const char *group;
+	enum node_state state;
+	int64_t last_hb_wall_ms;                /* -1 never */
+	int64_t hb_age_ms;                      /* -1 never */
+	double phi;                             /* NAN when not applicable */
+};
+
 struct core_group_info {
 	char name[PROTO_NAME_MAX + 1];
 	int members;                            /* known nodes of the group */
@@ -192,6 +203,8 @@ size_t core_node_count(const struct core *c);
 int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out);
 /* Node i's metrics view (same order as core_node_info); -1 if out of range. */
 int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out);
+/* Node i in brief (same order); -1 if out of range. */
+int core_node_brief(struct core *c, size_t i, int64_t now_ms, struct core_node_brief *out);
 int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core_node_info *out);
 /* A node's last reported health checks; the array stays valid until the next
  * input to the core.  Returns the count, -1 for an unknown node. */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "collector/core.h"
+#include "collector/promtext.h"
+#include "collector/views.h"
 #include "proto/proto.h"
 #include "proto/jsonw.h"
 #include "proto/util.h"
@@ -464,6 +466,37 @@ START_TEST(test_next_deadline)
 }
 END_TEST
 
+/* /metrics: every node in each family, phi and age only where they apply. */
+START_TEST(test_metrics_text)
+{
+	struct sim s = { 0 };
+	struct collector_facts f = { .instance = "c-1", .listen = "127.0.0.1:1", .auth_mode = "tokens",
+				     .store_error = "" };
+	struct collector_counters k = { 0 };
+	struct jw w;
+
+	core_config_defaults(&s.cfg);
+	sim_start(&s);
+	beat(&s);
+	core_remember(s.c, s.now, s.now, "r1", "g2", 1, NODE_ALIVE);   /* never heard from */
+	jw_init_dynamic(&w, 0);
+	promtext_render(&w, s.c, &f, &k, s.now + 40, s.now + 40);
+	ck_assert_int_ge(jw_finish(&w), 0);
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_up{node=\"n1\",group=\"g\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_up{node=\"r1\",group=\"g2\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_state{node=\"n1\",group=\"g\",state=\"alive\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf,
+		"vigil_node_state{node=\"r1\",group=\"g2\",state=\"suspect\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_heartbeat_age_seconds{node=\"n1\",group=\"g\"} 0.040\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_phi{node=\"n1\",group=\"g\"} "));
+	ck_assert_ptr_null(strstr(w.buf, "vigil_node_heartbeat_age_seconds{node=\"r1\""));
+	ck_assert_ptr_null(strstr(w.buf, "vigil_node_phi{node=\"r1\""));
+	ck_assert_ptr_null(strstr(w.buf, "vigil_node_last_seen_timestamp_seconds{node=\"r1\""));
+	free(w.buf);
+	sim_done(&s);
+}
+END_TEST
+
 /* ---- the operator's view ---------------------------------------------- */
 
 START_TEST(test_view_shows_health)
@@ -517,6 +550,7 @@ Suite *health_suite(void)
 	tcase_add_test(tc, test_echo_answered);
 	tcase_add_test(tc, test_health_config_checked);
 	tcase_add_test(tc, test_next_deadline);
+	tcase_add_test(tc, test_metrics_text);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("view");
 	tcase_add_test(tc, test_view_shows_health);
