@@ -97,6 +97,16 @@ struct core {
 	uint64_t srev;              /* the highest node srev */
 	int64_t deadline_ms;        /* core_next_deadline() of the nodes, when fresh */
 	bool deadline_stale;        /* a node's connection, state or grace clock changed */
+
+	struct removed *removed;    /* ring of forgotten nodes, CORE_REMOVED_MAX */
+	size_t rhead, rn;           /* rhead: the oldest */
+	uint64_t removed_floor;     /* rev of the newest one dropped from the ring */
+};
+
+/* A forgotten node, for the deltas' "removed". */
+struct removed {
+	char name[PROTO_NAME_MAX + 1];
+	uint64_t rev;
 };
 
 /* A node changed: deltas list it.  Significant changes (state, connection,
@@ -280,6 +290,29 @@ static int grow(struct core *c)
 		c->hcap = ncap;
 	}
 	return 0;
+}
+
+/* Linear probing: deleting a slot must not cut the probe chain of the
+ * entries after it.  Backward shift (Knuth 6.4, Algorithm R): each entry
+ * further along the run moves into the hole unless its home slot lies
+ * cyclically in (hole, its slot]. */
+static void hash_remove(struct core *c, const struct node *n)
+{
+	size_t mask = c->hcap - 1, i, j, k;
+
+	for (i = hash_name(n->name) & mask; c->hash[i] != n; i = (i + 1) & mask)
+		;
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (!c->hash[j])
+			break;
+		k = hash_name(c->hash[j]->name) & mask;
+		if (i < j ? (k <= i || k > j) : (k <= i && k > j)) {
+			c->hash[i] = c->hash[j];
+			i = j;
+		}
+	}
+	c->hash[i] = NULL;
 }
 
 static struct node *add_node(struct core *c, const char *name, const char *group)
@@ -472,19 +505,91 @@ struct core *core_new(const struct core_config *cfg, int64_t now_ms)
 	return c;
 }
 
+static void node_free(struct node *n)
+{
+	phi_free(n->phi);
+	free(n->checks);
+	free(n);
+}
+
 void core_free(struct core *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		phi_free(c->nodes[i]->phi);
-		free(c->nodes[i]->checks);
-		free(c->nodes[i]);
-	}
+	for (size_t i = 0; i < c->n; i++)
+		node_free(c->nodes[i]);
 	free(c->nodes);
 	free(c->hash);
 	free(c->groups);
+	free(c->removed);
 	free(c);
+}
+
+/* Remember a removal for the deltas; the oldest falls off a full ring. */
+static void removed_push(struct core *c, const char *name, uint64_t rev)
+{
+	struct removed *r;
+
+	if (!c->removed) {
+		c->removed = malloc(CORE_REMOVED_MAX * sizeof *c->removed);
+		if (!c->removed) {          /* no list: every delta must be a snapshot */
+			c->removed_floor = rev;
+			return;
+		}
+	}
+	if (c->rn == CORE_REMOVED_MAX) {
+		c->removed_floor = c->removed[c->rhead].rev;
+		c->rhead = (c->rhead + 1) % CORE_REMOVED_MAX;
+		c->rn--;
+	}
+	r = &c->removed[(c->rhead + c->rn++) % CORE_REMOVED_MAX];
+	util_strlcpy(r->name, name, sizeof r->name);
+	r->rev = rev;
+}
+
+int core_forget(struct core *c, const char *node)
+{
+	struct node *n = find(c, node);
+	size_t i;
+
+	if (!n)
+		return -ENOENT;
+	if (n->conn)
+		return -EBUSY;
+	hash_remove(c, n);
+	for (i = 0; c->nodes[i] != n; i++)
+		;
+	/* memmove keeps the order: sorted stays sorted, dirty stays dirty. */
+	memmove(&c->nodes[i], &c->nodes[i + 1], (c->n - i - 1) * sizeof *c->nodes);
+	c->n--;
+	/* A removal is a significant change: the next fast delta carries it. */
+	c->srev = ++c->rev;
+	c->deadline_stale = true;
+	removed_push(c, n->name, c->rev);
+	node_free(n);
+	return 0;
+}
+
+size_t core_removed_count(const struct core *c)
+{
+	return c->rn;
+}
+
+const char *core_removed(const struct core *c, size_t i, uint64_t *rev)
+{
+	const struct removed *r;
+
+	if (i >= c->rn)
+		return NULL;
+	r = &c->removed[(c->rhead + i) % CORE_REMOVED_MAX];
+	if (rev)
+		*rev = r->rev;
+	return r->name;
+}
+
+uint64_t core_removed_floor(const struct core *c)
+{
+	return c->removed_floor;
 }
 
 void core_remember(struct core *c, int64_t now_ms, int64_t wall_ms, const char *node,

@@ -4,7 +4,7 @@
  * appended to a struct core_out that the glue carries out in order.
  *
  *   inputs:  core_hello, core_heartbeat, core_agent_event, core_bye,
- *            core_disconnect, core_tick, core_remember
+ *            core_disconnect, core_tick, core_remember, core_forget
  *   outputs: CA_WELCOME, CA_REJECT, CA_ACK (send to a connection),
  *            CA_TRANSITION (a node changed state: store + publish),
  *            CA_RECORD (store a row: connects, agent events),
@@ -222,5 +222,22 @@ uint64_t core_srev(const struct core *c);
  * list it in the next delta. */
 void core_touch(struct core *c, const char *node);
 int core_count_state(const struct core *c, enum node_state s);
+
+/* An operator decommissions a node (vigil forget): it leaves the node table
+ * for good; its history is the store's business and stays.  Deltas list its
+ * name in "removed" from now on (core_removed).  0, -ENOENT (unknown),
+ * -EBUSY (connected: its agent must be stopped first).  A later hello of
+ * the same name is a new node. */
+int core_forget(struct core *c, const char *node);
+
+/* The last CORE_REMOVED_MAX forgotten nodes, oldest first, each with the rev
+ * of its removal: a delta since rev R lists those with rev > R.  i <
+ * core_removed_count; NULL out of range. */
+#define CORE_REMOVED_MAX 1024
+size_t core_removed_count(const struct core *c);
+const char *core_removed(const struct core *c, size_t i, uint64_t *rev);
+/* The rev of the newest removal no longer remembered (0: none was dropped):
+ * a delta since a rev below it cannot list every removal; send a snapshot. */
+uint64_t core_removed_floor(const struct core *c);
 
 #endif

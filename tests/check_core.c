@@ -11,6 +11,7 @@
  * events, views, config, and a seeded randomized property test. */
 #include "collector/core.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1968,6 +1969,232 @@ START_TEST(test_property_random_schedules)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------------------
+ * Forget: an operator decommissions a dead node
+ * ------------------------------------------------------------------------ */
+
+/* Every listed view agrees with the set of names expected present: each
+ * is found, the sorted walk lists exactly them, and the forgotten are not
+ * found. */
+static void check_table(struct sim *s, char names[][16], const bool *present, int n)
+{
+	struct core_node_info ni, prev;
+	size_t want = 0, i;
+
+	for (int k = 0; k < n; k++) {
+		int rc = core_node_find(s->c, names[k], s->now, &ni);
+
+		CHECK(present[k] ? rc == 0 : rc == -1, "%s: found %d, expected %s", names[k], rc,
+		      present[k] ? "present" : "gone");
+		if (present[k])
+			CHECK(strcmp(ni.name, names[k]) == 0, "%s: found %s", names[k], ni.name);
+		want += present[k];
+	}
+	CHECK(core_node_count(s->c) == want, "count %zu, expected %zu", core_node_count(s->c), want);
+	for (i = 0; i < want; i++) {
+		CHECK(core_node_info(s->c, i, s->now, &ni) == 0, "node_info %zu", i);
+		if (i > 0) {
+			int r = strcmp(prev.group, ni.group);
+
+			CHECK(r < 0 || (r == 0 && strcmp(prev.name, ni.name) < 0),
+			      "not sorted at %zu: %s/%s after %s/%s", i, ni.group, ni.name,
+			      prev.group, prev.name);
+		}
+		prev = ni;
+	}
+	CHECK(core_node_info(s->c, i, s->now, &ni) == -1, "node_info past the end");
+}
+
+START_TEST(test_forget_basic)
+{
+	struct sim s;
+	struct core_group_info gi;
+	struct core_node_info ni;
+	uint64_t rev, srev, r;
+	const struct core_action *a;
+
+	sim_init(&s);
+	ck_assert_int_eq(s_hello(&s, 1, "a", "g", "b1", 500), 0);
+	ck_assert_int_eq(s_hello(&s, 2, "b", "g", "b1", 500), 0);
+	ck_assert_int_eq(s_hello(&s, 3, "c", "h", "b1", 500), 0);
+	/* connected: refused, nothing changes */
+	rev = core_rev(s.c);
+	ck_assert_int_eq(core_forget(s.c, "a"), -EBUSY);
+	ck_assert_uint_eq(core_rev(s.c), rev);
+	ck_assert_uint_eq(core_node_count(s.c), 3);
+	ck_assert_int_eq(core_forget(s.c, "nosuch"), -ENOENT);
+	ck_assert_uint_eq(core_removed_count(s.c), 0);
+
+	s_disc(&s, 1, "a");
+	s.now += 1000;
+	s_tick(&s);
+	ck_assert_int_eq(info(&s, "a").state, NODE_FAILED);
+	ck_assert_int_eq(core_count_state(s.c, NODE_FAILED), 1);
+	rev = core_rev(s.c);
+	srev = core_srev(s.c);
+	ck_assert_int_eq(core_forget(s.c, "a"), 0);
+	ck_assert_int_eq(core_node_find(s.c, "a", s.now, &ni), -1);
+	ck_assert_int_eq(core_node_find(s.c, "b", s.now, &ni), 0);
+	ck_assert_int_eq(core_node_find(s.c, "c", s.now, &ni), 0);
+	ck_assert_uint_eq(core_node_count(s.c), 2);
+	ck_assert_int_eq(core_count_state(s.c, NODE_FAILED), 0);
+	ck_assert_int_eq(core_node_checks(s.c, "a", &(const struct proto_check *){ NULL }), -1);
+	/* deltas notice: both revs moved, and the removal is listed at the new rev */
+	ck_assert_uint_gt(core_rev(s.c), rev);
+	ck_assert_uint_gt(core_srev(s.c), srev);
+	ck_assert_uint_eq(core_removed_count(s.c), 1);
+	ck_assert_str_eq(core_removed(s.c, 0, &r), "a");
+	ck_assert_uint_eq(r, core_rev(s.c));
+	ck_assert_ptr_null(core_removed(s.c, 1, &r));
+	ck_assert_uint_eq(core_removed_floor(s.c), 0);
+	/* group g has one member left; the sorted views skip a */
+	ck_assert_uint_eq(core_group_count(s.c), 2);
+	ck_assert_int_eq(core_group_info(s.c, 0, &gi), 0);
+	ck_assert_str_eq(gi.name, "g");
+	ck_assert_int_eq(gi.members, 1);
+	ck_assert_int_eq(core_node_info(s.c, 0, s.now, &ni), 0);
+	ck_assert_str_eq(ni.name, "b");
+	ck_assert_int_eq(core_node_info(s.c, 1, s.now, &ni), 0);
+	ck_assert_str_eq(ni.name, "c");
+	ck_assert_int_eq(core_node_info(s.c, 2, s.now, &ni), -1);
+	ck_assert_int_eq(core_forget(s.c, "a"), -ENOENT);       /* twice */
+
+	/* time goes on without it */
+	s.now += 5000;
+	s_tick(&s);
+	ck_assert_int_eq(log_count(&s, 0, "a"), 3);             /* hello, conn_lost, failed */
+
+	/* the same name later: a new node (hello, is_new), not the old one */
+	ck_assert_int_eq(s_hello(&s, 9, "a", "h", "b2", 500), 0);
+	a = find_act(&s.o, CA_TRANSITION, "a");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->is_new);
+	ck_assert_str_eq(a->rule, "hello");
+	ck_assert_uint_eq(core_node_count(s.c), 3);
+	ni = info(&s, "a");
+	ck_assert_str_eq(ni.group, "h");
+	ck_assert_int_eq(ni.state, NODE_ALIVE);
+	ck_assert_int_eq(ni.hb_count, 0);
+	ck_assert(ni.rev > r);
+	/* connected again: refused */
+	ck_assert_int_eq(core_forget(s.c, "a"), -EBUSY);
+	sim_done(&s);
+}
+END_TEST
+
+/* A node remembered from the store (collector restart) that never comes
+ * back: forgetting it also removes its startup-grace deadline. */
+START_TEST(test_forget_remembered)
+{
+	struct sim s;
+
+	sim_init(&s);
+	core_remember(s.c, s.now, wall(s.now), "old", "g", 5, NODE_ALIVE);
+	ck_assert_int_eq(core_next_deadline(s.c), s.now + 12000);
+	ck_assert_int_eq(core_forget(s.c, "old"), 0);
+	ck_assert_int_eq(core_next_deadline(s.c), INT64_MAX);
+	s.now += 20000;
+	s_tick(&s);
+	ck_assert_int_eq(s.nlog, 0);                            /* no startup_grace failure */
+	ck_assert_uint_eq(core_node_count(s.c), 0);
+	ck_assert_uint_eq(core_group_count(s.c), 0);
+	sim_done(&s);
+}
+END_TEST
+
+/* Many nodes, forgotten in a scrambled order: the open-addressing table
+ * must keep every other name findable (probe chains run through the
+ * deleted slots), and re-adding them all works. */
+START_TEST(test_forget_many_hash)
+{
+	enum { N = 700 };
+	static char names[N][16];
+	static bool present[N];
+	struct sim s;
+	uint32_t x = 12345;
+
+	sim_init(&s);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i], "n%d", i);
+		ck_assert_int_eq(s_hello(&s, (uint64_t)i + 1, names[i], i % 3 ? "a" : "b", "b", 500), 0);
+		present[i] = true;
+	}
+	for (int i = 0; i < N; i++)
+		s_disc(&s, (uint64_t)i + 1, names[i]);
+	check_table(&s, names, present, N);
+	for (int round = 0; round < 2 * N; round++) {
+		int k;
+
+		x = x * 1103515245u + 12345u;
+		k = (int)((x >> 8) % N);
+		if (present[k]) {
+			ck_assert_int_eq(core_forget(s.c, names[k]), 0);
+			present[k] = false;
+		} else {
+			ck_assert_int_eq(core_forget(s.c, names[k]), -ENOENT);
+			if (round % 3 == 0) {        /* and some come back */
+				ck_assert_int_eq(s_hello(&s, 100000u + (uint64_t)round, names[k], "c",
+							 "b2", 500), 0);
+				s_disc(&s, 100000u + (uint64_t)round, names[k]);
+				present[k] = true;
+			}
+		}
+		if (round % 50 == 0)
+			check_table(&s, names, present, N);
+	}
+	check_table(&s, names, present, N);
+	for (int i = 0; i < N; i++)
+		if (present[i]) {
+			ck_assert_int_eq(core_forget(s.c, names[i]), 0);
+			present[i] = false;
+		}
+	check_table(&s, names, present, N);
+	ck_assert_uint_eq(core_group_count(s.c), 0);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(s_hello(&s, 200000u + (uint64_t)i, names[i], "d", "b3", 500), 0);
+		present[i] = true;
+	}
+	check_table(&s, names, present, N);
+	sim_done(&s);
+}
+END_TEST
+
+/* The removal list keeps the last CORE_REMOVED_MAX; the floor says from
+ * which rev on a delta can no longer list them all. */
+START_TEST(test_forget_removed_ring)
+{
+	enum { EXTRA = 5, N = CORE_REMOVED_MAX + EXTRA };
+	struct sim s;
+	char name[32];
+	uint64_t revs[N], r;
+
+	sim_init(&s);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "r%d", i);
+		core_remember(s.c, s.now, wall(s.now), name, "g", 1, NODE_LEFT);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "r%d", i);
+		ck_assert_int_eq(core_forget(s.c, name), 0);
+		revs[i] = core_rev(s.c);
+		if (i)
+			ck_assert_uint_gt(revs[i], revs[i - 1]);
+	}
+	ck_assert_uint_eq(core_node_count(s.c), 0);
+	ck_assert_uint_eq(core_removed_count(s.c), CORE_REMOVED_MAX);
+	ck_assert_uint_eq(core_removed_floor(s.c), revs[EXTRA - 1]);
+	snprintf(name, sizeof name, "r%d", EXTRA);
+	ck_assert_str_eq(core_removed(s.c, 0, &r), name);
+	ck_assert_uint_eq(r, revs[EXTRA]);
+	snprintf(name, sizeof name, "r%d", N - 1);
+	ck_assert_str_eq(core_removed(s.c, CORE_REMOVED_MAX - 1, &r), name);
+	ck_assert_uint_eq(r, revs[N - 1]);
+	ck_assert_ptr_null(core_removed(s.c, CORE_REMOVED_MAX, &r));
+	sim_done(&s);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------
  * The suite
  * ------------------------------------------------------------------------ */
@@ -2016,6 +2243,13 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_views_sorted_groups);
 	tcase_add_test(tc, test_views_rev);
 	tcase_add_test(tc, test_views_many_nodes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("forget");
+	tcase_add_test(tc, test_forget_basic);
+	tcase_add_test(tc, test_forget_remembered);
+	tcase_add_test(tc, test_forget_many_hash);
+	tcase_add_test(tc, test_forget_removed_ring);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");
