@@ -27,6 +27,36 @@ static void head(struct jw *w, const char *name, const char *type, const char *h
 	out(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+const double loop_le_s[LOOP_BUCKETS] = { 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5 };
+
+void loop_hist_add(struct loop_hist *h, double seconds)
+{
+	int i = 0;
+
+	if (!(seconds >= 0))
+		seconds = 0;
+	while (i < LOOP_BUCKETS && seconds > loop_le_s[i])
+		i++;
+	if (i < LOOP_BUCKETS)
+		h->bucket[i]++;
+	h->count++;
+	h->sum_s += seconds;
+}
+
+static void histogram(struct jw *w, const char *name, const char *help, const struct loop_hist *h)
+{
+	uint64_t cum = 0;
+
+	head(w, name, "histogram", help);
+	for (int i = 0; i < LOOP_BUCKETS; i++) {
+		cum += h->bucket[i];
+		out(w, "%s_bucket{le=\"%g\"} %llu\n", name, loop_le_s[i], (unsigned long long)cum);
+	}
+	out(w, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+	out(w, "%s_sum %.6f\n", name, h->sum_s);
+	out(w, "%s_count %llu\n", name, (unsigned long long)h->count);
+}
+
 void promtext_render(struct jw *w, struct core *c, const struct collector_facts *f,
 		     const struct collector_counters *k, int64_t now_ms, int64_t wall_ms)
 {
@@ -106,6 +136,11 @@ void promtext_render(struct jw *w, struct core *c, const struct collector_facts 
 	out(w, "vigil_store_write_errors_total %llu\n", (unsigned long long)k->store_write_errors);
 	head(w, "vigil_store_recording", "gauge", "1 while the store commits.");
 	out(w, "vigil_store_recording %d\n", f->recording);
+	histogram(w, "vigil_loop_lag_seconds",
+		  "How late the collector's event loop ran its periodic tick (time it was busy).",
+		  &k->tick_lag);
+	histogram(w, "vigil_tick_duration_seconds",
+		  "How long the periodic tick (detection, leadership, alerting) ran.", &k->tick_run);
 	head(w, "vigil_tilt", "gauge", "1 while the collector distrusts its own timing.");
 	out(w, "vigil_tilt %d\n", core_in_tilt(c));
 	head(w, "vigil_uptime_seconds", "gauge", "Seconds since the collector started.");

@@ -8,6 +8,16 @@
 #include "collector/views.h"
 #include "proto/jsonw.h"
 
+/* A Prometheus histogram of seconds with fixed buckets (loop_le_s). */
+#define LOOP_BUCKETS 10
+extern const double loop_le_s[LOOP_BUCKETS];
+struct loop_hist {
+	uint64_t bucket[LOOP_BUCKETS];  /* not cumulative: bucket[i] counts (le[i-1], le[i]] */
+	uint64_t count;
+	double sum_s;
+};
+void loop_hist_add(struct loop_hist *h, double seconds);
+
 /* Counters kept by the glue. */
 struct collector_counters {
 	uint64_t msg_hello, msg_hb, msg_event, msg_bye, msg_operator, msg_hook, msg_command;
@@ -19,6 +29,10 @@ struct collector_counters {
 	uint64_t clients_cut_slow;   /* dropped for falling too far behind */
 	uint64_t transitions;
 	uint64_t store_rows_written, store_write_errors, store_rows_refused;
+	/* The 50 ms tick: how late the event loop came back to it (everything
+	 * that ran before it, heartbeats included, held it up that long), and
+	 * how long the tick itself ran (detection, leadership, alerting). */
+	struct loop_hist tick_lag, tick_run;
 };
 
 /* Writes the exposition text into w (a growing jsonw used as a plain buffer). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collector/alerting.h"
@@ -111,6 +112,7 @@ struct server {
 	lws_sorted_usec_list_t sul_tick;
 	lws_sorted_usec_list_t sul_reload;  /* SIGHUP: reload on the service thread */
 	int64_t tick_at_ms;             /* when sul_tick fires next (monotonic) */
+	double tick_due_s;              /* the same, in seconds (mono_s) */
 	int64_t last_delta_ms;
 	int64_t last_stats_ms;
 	bool stopping;
@@ -1448,13 +1450,25 @@ static void sweep_silent(struct server *s, int64_t now)
 	}
 }
 
+/* CLOCK_MONOTONIC in seconds, for the loop histograms (sub-millisecond). */
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	struct server *s = lws_container_of(sul, struct server, sul_tick);
 	int64_t now = util_mono_ms(), wall = util_wall_ms();
+	double t0 = mono_s();
 
 	if (s->stopping)
 		return;
+	if (s->tick_due_s > 0)
+		loop_hist_add(&s->k.tick_lag, t0 - s->tick_due_s);
 	core_tick(s->core, now, wall, &s->out);
 	apply(s, NULL);
 	lead_tick(s->lead, now, wall, core_in_tilt(s->core));
@@ -1481,6 +1495,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 			s->was_recording = s->facts.recording;
 		}
 	}
+	loop_hist_add(&s->k.tick_run, mono_s() - t0);
 	schedule_tick(s);
 }
 
@@ -1492,6 +1507,7 @@ static void schedule_tick(struct server *s)
 	if (due < at)
 		at = due > now ? due : now;
 	s->tick_at_ms = at;
+	s->tick_due_s = mono_s() + (double)(at - now) / 1000.0;
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, on_tick, (lws_usec_t)(at - now) * 1000 + 1);
 }
 

@@ -497,6 +497,39 @@ START_TEST(test_metrics_text)
 }
 END_TEST
 
+/* The loop histograms: cumulative buckets, +Inf, sum and count. */
+START_TEST(test_metrics_loop_histogram)
+{
+	struct sim s = { 0 };
+	struct collector_facts f = { .instance = "c-1", .listen = "127.0.0.1:1", .auth_mode = "tokens",
+				     .store_error = "" };
+	struct collector_counters k = { 0 };
+	struct jw w;
+
+	core_config_defaults(&s.cfg);
+	sim_start(&s);
+	loop_hist_add(&k.tick_lag, 0.0004);      /* <= 0.001 */
+	loop_hist_add(&k.tick_lag, 0.001);       /* le is inclusive */
+	loop_hist_add(&k.tick_lag, 0.0031);      /* <= 0.005 */
+	loop_hist_add(&k.tick_lag, 9.0);         /* only +Inf */
+	loop_hist_add(&k.tick_lag, -1.0);        /* a clock oddity counts as 0 */
+	jw_init_dynamic(&w, 0);
+	promtext_render(&w, s.c, &f, &k, s.now, s.now);
+	ck_assert_int_ge(jw_finish(&w), 0);
+	ck_assert_ptr_nonnull(strstr(w.buf, "# TYPE vigil_loop_lag_seconds histogram\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"0.001\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"0.002\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"0.005\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"5\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"+Inf\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_sum 9.004500\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_count 5\n"));
+	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_tick_duration_seconds_count 0\n"));
+	free(w.buf);
+	sim_done(&s);
+}
+END_TEST
+
 /* ---- the operator's view ---------------------------------------------- */
 
 START_TEST(test_view_shows_health)
@@ -551,6 +584,7 @@ Suite *health_suite(void)
 	tcase_add_test(tc, test_health_config_checked);
 	tcase_add_test(tc, test_next_deadline);
 	tcase_add_test(tc, test_metrics_text);
+	tcase_add_test(tc, test_metrics_loop_histogram);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("view");
 	tcase_add_test(tc, test_view_shows_health);
