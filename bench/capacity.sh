@@ -56,6 +56,22 @@ top_symbols() {
 		awk '/^ +[0-9.]+%/ && n < 3 { printf "%s`%s` %s", (n++ ? ", " : ""), $3, $1 }'
 }
 
+# loop_hist PORT NAME: the cumulative buckets of one of the collector's
+# /metrics histograms, "le count" per line.
+loop_hist() {
+	curl -s -m 10 "http://127.0.0.1:$1/metrics" |
+		sed -n "s/^$2_bucket{le=\"\([^\"]*\)\"} \([0-9]*\)\$/\1 \2/p"
+}
+
+# hist_p99 BEFORE AFTER: the bucket that holds the 99th percentile of what
+# was added between the two snapshots, in ms ("<= 2", "> 5000"; "-" if none).
+hist_p99() {
+	paste "$1" "$2" | awk '{ le[NR] = $1; d[NR] = $4 - $2 }
+		END { t = d[NR]; if (NR == 0 || t <= 0) { print "-"; exit }
+		      for (i = 1; i <= NR; i++) if (d[i] >= 0.99 * t) {
+			if (le[i] == "+Inf") print "> 5000"; else printf "<= %g\n", le[i] * 1000; exit } }'
+}
+
 run_step() { # AGENTS INTERVAL_MS
 	local n=$1 iv=$2 port db name cpid spid t0 t1 c0 c1 s0 s1 rss rss_max=0 hwm now left
 	local l0 l1 nfalse ntilt sj alive top="-" connected ok=1 tconn
@@ -82,6 +98,8 @@ run_step() { # AGENTS INTERVAL_MS
 	tconn=$(( $(now_ms) - tconn ))
 	say "$name: $connected/$n agents connected in $tconn ms; warm-up $CAP_WARMUP_S s"
 	sleep "$CAP_WARMUP_S"
+	loop_hist "$port" vigil_loop_lag_seconds >"$BENCH_WORK/lag0-$name"
+	loop_hist "$port" vigil_tick_duration_seconds >"$BENCH_WORK/run0-$name"
 	l0=$(loadavg)
 	kill -USR1 "$spid"
 	t0=$(now_ms)
@@ -99,6 +117,8 @@ run_step() { # AGENTS INTERVAL_MS
 	t1=$(now_ms)
 	c1=$(proc_cpu_ticks "$cpid")
 	s1=$(proc_cpu_ticks "$spid")
+	loop_hist "$port" vigil_loop_lag_seconds >"$BENCH_WORK/lag1-$name"
+	loop_hist "$port" vigil_tick_duration_seconds >"$BENCH_WORK/run1-$name"
 	rss=$(proc_rss_kib "$cpid")
 	[ "$rss" -gt "$rss_max" ] && rss_max=$rss
 	hwm=$(proc_hwm_kib "$cpid")
@@ -118,7 +138,7 @@ run_step() { # AGENTS INTERVAL_MS
 	[ -n "$sj" ] || sj='{}'
 	stop_pid "$cpid" TERM
 	[ $perf_done = 1 ] && top=$(top_symbols "$BENCH_WORK/perf-$name.data")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$n" "$iv" "$(jq -r '.hb_per_s // "-"' <<<"$sj")" \
 		"$(pct $((c1 - c0)) $((t1 - t0)))" "$((rss_max / 1024))" "$((hwm / 1024))" \
 		"$(jq -r 'if (.echo_p50_us // -1) >= 0 then (.echo_p50_us / 1000) else "-" end' <<<"$sj")" \
@@ -126,7 +146,9 @@ run_step() { # AGENTS INTERVAL_MS
 		"$(jq -r 'if (.echo_max_us // -1) >= 0 then (.echo_max_us / 1000) else "-" end' <<<"$sj")" \
 		"$(jq -r '"\(.echo_recv // "-")/\(.echo_sent // "-")"' <<<"$sj")" \
 		"$nfalse" "$ntilt" "${alive:-?}" "$(pct $((s1 - s0)) $((t1 - t0)))" \
-		"$l0" "$l1" "$top" "$ok" >>"$RAW"
+		"$l0" "$l1" "$top" "$ok" \
+		"$(hist_p99 "$BENCH_WORK/lag0-$name" "$BENCH_WORK/lag1-$name")" \
+		"$(hist_p99 "$BENCH_WORK/run0-$name" "$BENCH_WORK/run1-$name")" >>"$RAW"
 	say "$name: collector $(pct $((c1 - c0)) $((t1 - t0))) % CPU, RSS $((rss_max / 1024)) MiB, echo $(jq -c '[.echo_p50_us, .echo_p99_us, .echo_max_us]' <<<"$sj") us, $nfalse false alarms, $ntilt tilts, load $l1"
 }
 
@@ -171,14 +193,17 @@ verdict() { # N IV
 	echo "- **Delay**: heartbeat sent -> \`hb_ack\` received, for every ${CAP_ECHO_EVERY}th heartbeat (the collector answers"
 	echo "  once it has processed the heartbeat and updated the node's state): heartbeat-to-state delay plus two"
 	echo "  loopback hops and the swarm's reaction time. p50/p99/max from the swarm's histogram (10 us buckets)."
+	echo "- **Loop lag** and **tick**: from the collector's own \`/metrics\` histograms (\`vigil_loop_lag_seconds\`,"
+	echo "  \`vigil_tick_duration_seconds\`), read before and after the window: the bucket holding the 99th"
+	echo "  percentile of how late the event loop came back to its 50 ms tick, and of how long the tick ran."
 	echo "- **False alarms**: transitions to \`suspect\` or \`failed\` from the collector's start to the end of the"
 	echo "  window; nobody was paused or killed, so every one is false. **Tilt**: times the collector stopped"
 	echo "  judging because its own loop stalled (> 2 s)."
 	echo
-	echo "| agents | interval | hb/s | collector CPU % | RSS MiB (max / HWM) | delay p50 ms | p99 ms | max ms | echoes back | false alarms | tilt | alive at end | swarm CPU % | load avg start / end |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-	awk -F'\t' '{ printf "| %s | %s ms | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n",
-		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 }' "$RAW"
+	echo "| agents | interval | hb/s | collector CPU % | RSS MiB (max / HWM) | delay p50 ms | p99 ms | max ms | echoes back | loop lag p99 ms | tick p99 ms | false alarms | tilt | alive at end | swarm CPU % | load avg start / end |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	awk -F'\t' '{ printf "| %s | %s ms | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n",
+		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $19, $20, $11, $12, $13, $14, $15, $16 }' "$RAW"
 	echo
 	echo "- Goal: 10,000 agents at 1/s: $(verdict 10000 1000)."
 	echo "- Goal: 1,000 agents at 10/s: $(verdict 1000 100)."
