@@ -395,6 +395,16 @@ void alerting_hook(struct alerting *al, const char *node, const char *group,
 	apply(al, wall);
 }
 
+void alerting_forget_node(struct alerting *al, const char *node)
+{
+	int64_t wall = util_wall_ms();
+	size_t n = alerts_forget_node(al->eng, util_mono_ms(), wall, node, &al->out);
+
+	if (n)
+		util_log("info", "node %s forgotten: %zu of its alerts ended", node, n);
+	apply(al, wall);
+}
+
 static struct group_seen *group_seen(struct alerting *al, const char *name, int64_t now_ms)
 {
 	struct group_seen *nv;

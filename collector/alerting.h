@@ -70,6 +70,8 @@ void alerting_hook(struct alerting *al, const char *node, const char *group,
 /* A frame leadership publishes to operators: failover state changes are
  * read from it (kind "failover", rule = a state or an outcome). */
 void alerting_lead_event(struct alerting *al, const char *text, size_t len);
+/* vigil forget: the node's alerts end (resolved "node forgotten"). */
+void alerting_forget_node(struct alerting *al, const char *node);
 void alerting_tick(struct alerting *al, int64_t now_ms, int64_t wall_ms, struct core *core,
 		   struct leadership *lead, bool recording, const char *store_error);
 

@@ -1007,6 +1007,26 @@ void alerts_recording(struct alerts *al, int64_t now_ms, int64_t wall_ms, bool r
 
 /* ---- operators -------------------------------------------------------- */
 
+size_t alerts_forget_node(struct alerts *al, int64_t now_ms, int64_t wall_ms, const char *node,
+			  struct alert_out *out)
+{
+	size_t i = 0, k = 0;
+
+	if (!node || !node[0])
+		return 0;
+	while (i < al->nact) {
+		struct entry *e = al->act[i];
+
+		if (strcmp(e->a.node, node)) {
+			i++;
+			continue;
+		}
+		end(al, e, now_ms, wall_ms, "node forgotten", out);
+		k++;                            /* the last entry moved into i */
+	}
+	return k;
+}
+
 static bool parse_id(const char *key, uint64_t *id)
 {
 	long long v;

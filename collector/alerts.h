@@ -14,6 +14,7 @@
  *   alerts_hook_result    an agent's hook exit status
  *   alerts_tilt           the collector entered / left tilt (core CA_TILT)
  *   alerts_recording      the store stopped / resumed recording
+ *   alerts_forget_node    an operator forgot a node: its alerts end
  *   alerts_ack            an operator acknowledges a firing alert
  *   alerts_silence_add, alerts_silence_expire   operator silences
  *   alerts_tick           time passes (for windows, repeats, expiry); ~1/s is enough
@@ -278,6 +279,12 @@ void alerts_tilt(struct alerts *a, int64_t now_ms, int64_t wall_ms, bool on, str
 /* why: the store's error, for the summary ("" none). */
 void alerts_recording(struct alerts *a, int64_t now_ms, int64_t wall_ms, bool recording,
 		      const char *why, struct alert_out *out);
+
+/* An operator forgot node (vigil forget): every alert with that node label
+ * ends now; firing ones resolve with "(node forgotten)" in their summary,
+ * pending ones are dropped.  Returns how many ended. */
+size_t alerts_forget_node(struct alerts *a, int64_t now_ms, int64_t wall_ms, const char *node,
+			  struct alert_out *out);
 
 /* Acknowledge a firing alert by id ("17") or fingerprint.  who must be a
  * name; reason may be "".  Stops its repeats (a resolve is still sent).

@@ -543,32 +543,65 @@ static void persist_override(struct leadership *l, int64_t wall_ms, const struct
 	store_override_set(l->st, &o, on);
 }
 
+/* vigil forget NODE: decommission a dead node.  Refused while it is
+ * connected, the leader (or lease holder) or part of a failover; otherwise it
+ * leaves its group's expected members (if it is one), the core (status,
+ * deltas, /metrics), the store's nodes table (a restart does not bring it
+ * back) and the firing alerts.  Its history stays. */
+static int forget_check(struct leadership *l, int64_t now_ms, const struct core_node_info *ni)
+{
+	struct grp_info gi;
+
+	if (ni->connected)
+		return -EBUSY;
+	if (groups_info(l->g, now_ms, ni->group, &gi) == 0 &&
+	    (strcmp(gi.leader, ni->name) == 0 || strcmp(gi.lease_holder, ni->name) == 0 ||
+	     (gi.fo_state != FO_IDLE && strcmp(gi.fo_target, ni->name) == 0)))
+		return -EBUSY;
+	return 0;
+}
+
 static void cmd_forget(struct leadership *l, int64_t now_ms, int64_t wall_ms, const char *who,
 		       const char *role, const struct oper_msg *q, struct jw *w)
 {
 	struct core_node_info ni;
 	char msg[PROTO_TEXT_MAX + 1];
+	bool member = false;
 	int rc = -ENOENT;
 
 	if (core_node_find(l->core, q->node, now_ms, &ni) == 0) {
-		if (q->dry_run) {
-			struct grp_info gi;
-
-			rc = groups_info(l->g, now_ms, ni.group, &gi);
-			if (rc == 0 && (strcmp(gi.leader, q->node) == 0 || ni.connected))
-				rc = -EBUSY;
-		} else {
+		rc = forget_check(l, now_ms, &ni);
+		if (rc == 0 && !q->dry_run) {
+			/* groups_forget has the last word on membership (a failover's
+			 * old leader too); -ENOENT: in no group, the core alone knows it. */
 			rc = groups_forget(l->g, now_ms, ni.group, q->node, who, q->reason, &l->out);
+			member = rc == 0;
+			if (rc == -ENOENT)
+				rc = 0;
+		}
+		if (rc == 0 && !q->dry_run) {
+			rc = core_forget(l->core, q->node);
+			if (rc == 0) {
+				if (store_forget_node(l->st, q->node))
+					util_log("error", "node %s: could not queue its removal from the "
+						 "store: a restart will remember it", q->node);
+				if (l->io.forgotten)
+					l->io.forgotten(l->io.arg, q->node);
+			}
 		}
 	}
 	if (rc == -ENOENT)
-		snprintf(msg, sizeof msg, "node '%s' is not an expected member of any group", q->node);
+		snprintf(msg, sizeof msg, "unknown node '%s'", q->node);
 	else if (rc == -EBUSY)
 		snprintf(msg, sizeof msg, "node '%s' is %s: stop its agent (and fail the leadership "
 			 "over) first", q->node, ni.connected ? "connected" : "the leader or in a failover");
+	else if (rc)
+		snprintf(msg, sizeof msg, "node '%s' could not be forgotten: %s", q->node,
+			 strerror(-rc));
 	else
-		snprintf(msg, sizeof msg, "%s %s from group %s", q->dry_run ? "would forget" : "forgot",
-			 q->node, ni.group);
+		snprintf(msg, sizeof msg, "%s %s (group %s): %s the status and the metrics; its "
+			 "history is kept", q->dry_run ? "would forget" : "forgot", q->node, ni.group,
+			 member ? "removed from its expected members," : "removed from");
 	audit(l, wall_ms, who, role, q, rc == -ENOENT ? "" : ni.group, rc ? "refused" : "ok", msg);
 	apply(l, now_ms, wall_ms);
 	result_head(w, q->id, rc == 0, rc == -ENOENT ? "unknown_node" : "refused", msg);

@@ -28,6 +28,9 @@ struct lead_io {
 	int (*send_node)(void *arg, const char *node, const char *text, size_t len);
 	/* Send a text frame to every subscribed operator. */
 	void (*publish)(void *arg, const char *text, size_t len);
+	/* vigil forget removed node from the core and the store: end what
+	 * else the collector keeps about it (its alerts).  May be NULL. */
+	void (*forgotten)(void *arg, const char *node);
 };
 
 struct leadership;

@@ -612,6 +612,12 @@ static void send_status(struct server *s, struct conn *c, const char *type, int6
 	int n;
 
 	refresh_facts(s);
+	/* More nodes forgotten since than the core remembers: a whole snapshot. */
+	if (since && since < core_removed_floor(s->core) && strcmp(type, "delta") == 0) {
+		type = "snapshot";
+		since = 0;
+		significant_only = false;
+	}
 	jw_init_dynamic(&w, 4096);
 	jw_obj_open(&w);
 	jw_kstr(&w, "type", type);
@@ -1600,6 +1606,15 @@ static void lead_publish_operators(void *arg, const char *text, size_t len)
 			conn_send(s, c, text, len);
 }
 
+/* vigil forget: leadership removed the node from the core and the store. */
+static void lead_forgotten(void *arg, const char *node)
+{
+	struct server *s = arg;
+
+	if (s->alerting)
+		alerting_forget_node(s->alerting, node);
+}
+
 static int restore_node(const struct store_node *n, void *arg)
 {
 	struct server *s = arg;
@@ -1690,7 +1705,8 @@ int server_run(struct server_config *cfg)
 		goto out_store;
 	}
 	{
-		struct lead_io io = { .arg = s, .send_node = lead_send_node, .publish = lead_publish };
+		struct lead_io io = { .arg = s, .send_node = lead_send_node, .publish = lead_publish,
+				      .forgotten = lead_forgotten };
 
 		s->lead = lead_new(&cfg->groups, s->store, s->core, &io, util_mono_ms(), util_wall_ms(),
 				   err, sizeof err);

@@ -170,6 +170,19 @@ void view_status(struct jw *w, struct core *c, struct leadership *lead,
 		view_node(w, &ni, checks, nchecks, &nl);
 	}
 	jw_arr_close(w);
+	/* Nodes forgotten since since_rev (vigil forget): a client drops them
+	 * before it applies "nodes" (the same name may be listed again there,
+	 * as a new node).  Empty in a whole status. */
+	jw_key(w, "removed");
+	jw_arr_open(w);
+	for (size_t i = 0; since_rev && i < core_removed_count(c); i++) {
+		uint64_t rev;
+		const char *name = core_removed(c, i, &rev);
+
+		if (rev > since_rev)
+			jw_str(w, name);
+	}
+	jw_arr_close(w);
 	jw_key(w, "groups");
 	jw_arr_open(w);
 	ng = core_group_count(c);

@@ -36,8 +36,10 @@ struct node_lead {
  * be NULL (role "follower", no maintenance). */
 void view_node(struct jw *w, const struct core_node_info *n, const struct proto_check *checks,
 	       int nchecks, const struct node_lead *lead);
-/* The whole status object: {"collector":{...},"summary":{...},"nodes":[...],"groups":[...]}.
- * With since_rev > 0 only nodes changed after it are listed (a delta). */
+/* The whole status object: {"collector":{...},"summary":{...},"nodes":[...],"removed":[...],
+ * "groups":[...]}.  With since_rev > 0 only nodes changed after it are listed
+ * (a delta), and "removed" names the nodes forgotten after it (callers send a
+ * whole snapshot instead when since_rev < core_removed_floor()). */
 struct leadership;
 /* lead may be NULL (no group fields beyond members and alive).  since_rev > 0:
  * a delta, only nodes changed after it (significant_only: only nodes whose

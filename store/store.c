@@ -292,6 +292,14 @@ static const char store_sql_put_node[] =
 	" boot_id = excluded.boot_id, state = excluded.state,"
 	" last_seen_ms = excluded.last_seen_ms";
 
+/* vigil forget: the node is no longer known (a restart does not bring it
+ * back), nor is its maintenance; its history (events, samples, node_groups,
+ * audit, failovers) stays. */
+static const char store_sql_forget_node[] =
+	"DELETE FROM nodes WHERE name = ?1";
+static const char store_sql_forget_node_overrides[] =
+	"DELETE FROM overrides WHERE node = ?1";
+
 static const char store_sql_load_nodes[] =
 	"SELECT name, grp, priority, version, boot_id, state, first_seen_ms,"
 	" last_seen_ms FROM nodes ORDER BY name";
@@ -406,6 +414,7 @@ enum row_kind {
 	ROW_AUDIT,
 	ROW_GROUP_MEMBER,
 	ROW_OVERRIDE,
+	ROW_NODE_FORGET,
 };
 
 /* What store_group_member() and store_override_set() queue. */
@@ -469,6 +478,8 @@ struct store {
 	sqlite3_stmt *get_name;
 	sqlite3_stmt *add_name;
 	sqlite3_stmt *add_pair;
+	sqlite3_stmt *forget_node;
+	sqlite3_stmt *forget_node_ovr;
 	struct name_slot *names;        /* the writer thread's: names.id cache */
 	size_t names_cap;               /* slots (a power of two, or 0) */
 	size_t names_used;
@@ -706,6 +717,7 @@ static sqlite3_stmt **store_stmt(struct store *s, size_t i, const char **sql)
 		store_sql_add_member, store_sql_del_member,
 		store_sql_put_override, store_sql_del_override,
 		store_sql_get_name, store_sql_add_name, store_sql_add_pair,
+		store_sql_forget_node, store_sql_forget_node_overrides,
 	};
 	sqlite3_stmt **const stmts[ARRAY_SIZE(sqls)] = {
 		&s->ins_event, &s->put_node, &s->ins_sample, &s->up_sample_1m,
@@ -713,6 +725,7 @@ static sqlite3_stmt **store_stmt(struct store *s, size_t i, const char **sql)
 		&s->prune_raw, &s->prune_agg,
 		&s->add_member, &s->del_member, &s->put_override, &s->del_override,
 		&s->get_name, &s->add_name, &s->add_pair,
+		&s->forget_node, &s->forget_node_ovr,
 	};
 
 	if (i >= ARRAY_SIZE(sqls))
@@ -1306,6 +1319,19 @@ static int write_override(struct store *s, const struct override_change *c)
 	return rc;
 }
 
+static int write_node_forget(struct store *s, const char *node)
+{
+	int rc = sqlite3_bind_text(s->forget_node, 1, node, -1, SQLITE_STATIC);
+
+	if (rc == SQLITE_OK)
+		rc = step_done(s->forget_node);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s->forget_node_ovr, 1, node, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = step_done(s->forget_node_ovr);
+	return rc;
+}
+
 static int write_row(struct store *s, const struct row *r, struct store_event *sum)
 {
 	switch (r->kind) {
@@ -1325,6 +1351,8 @@ static int write_row(struct store *s, const struct row *r, struct store_event *s
 		return write_member(s, (const void *)r->data);
 	case ROW_OVERRIDE:
 		return write_override(s, (const void *)r->data);
+	case ROW_NODE_FORGET:
+		return write_node_forget(s, (const void *)r->data);
 	}
 	return SQLITE_MISUSE;
 }
@@ -2156,6 +2184,21 @@ int store_override_set(struct store *s, const struct store_override *o, bool on)
 		return -EINVAL;
 	c.on = on;
 	r = row_new(ROW_OVERRIDE, &c, sizeof(c), 0, 0);
+	if (!r)
+		return -ENOMEM;
+	return store_enqueue(s, r, NULL);
+}
+
+int store_forget_node(struct store *s, const char *node)
+{
+	char name[STORE_NAME_MAX + 1];
+	struct row *r;
+
+	if (!s || !store_name_is_valid(node))
+		return -EINVAL;
+	memset(name, 0, sizeof(name));
+	strcpy(name, node);
+	r = row_new(ROW_NODE_FORGET, name, sizeof(name), 0, 0);
 	if (!r)
 		return -ENOMEM;
 	return store_enqueue(s, r, NULL);

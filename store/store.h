@@ -212,6 +212,12 @@ int store_add_audit(struct store *s, const struct store_audit *a,
 int store_group_member(struct store *s, const char *group, const char *node, bool on,
 		       int64_t ts_ms);
 
+/* vigil forget: queued like every row, the node's row in nodes (so a
+ * restart does not remember it) and its maintenance overrides are deleted.
+ * Its history stays: events, samples, failovers, hook runs, audit.
+ * -EINVAL on a bad name. */
+int store_forget_node(struct store *s, const char *node);
+
 struct store_group_row {
 	char name[STORE_NAME_MAX + 1];
 	int64_t epoch;                     /* 0 if never set */

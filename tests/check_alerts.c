@@ -916,6 +916,76 @@ START_TEST(test_bounded_and_views)
 }
 END_TEST
 
+/* vigil forget: every alert about the node ends (firing ones resolve,
+ * noting why; pending ones go quietly); other nodes' and group alerts stay. */
+START_TEST(test_forget_node)
+{
+	struct fx f;
+	struct alerts_stats st;
+	struct alert_rule r = metric_rule("cpu_high", "cpu", AOP_GT, 90, 0);
+	const struct alert_action *x;
+	struct alert al;
+
+	fx_init(&f, &r, 1);
+	node(&f, "db1", "db", NODE_ALIVE, NODE_FAILED);                /* 101 */
+	node(&f, "db2", "db", NODE_ALIVE, NODE_FAILED);                /* 102 */
+	alert_out_reset(&f.o);
+	alerts_node_flapping(f.a, f.now, f.wall, "db1", "db", true, &f.o);   /* 103 */
+	cpu(&f, "db1", 95);                                            /* 104 */
+	ck_assert_int_eq(only(&f)->kind, AL_FIRE);
+	alert_out_reset(&f.o);
+	alerts_group_quorum(f.a, f.now, f.wall, "db", false, &f.o);
+	ck_assert_ptr_nonnull(find_act(&f, AL_FIRE, "group_no_quorum", NULL));
+	alerts_group_quorum(f.a, f.now, f.wall, "db", true, &f.o);     /* release the holds */
+	node(&f, "db1x", "db", NODE_ALIVE, NODE_SUSPECT);              /* pending, another node */
+	alerts_get_stats(f.a, &st);
+	ck_assert_uint_eq(st.firing, 4);
+	ck_assert_uint_eq(st.pending, 1);
+
+	f.now += 1000;
+	f.wall += 1000;
+	alert_out_reset(&f.o);
+	ck_assert_uint_eq(alerts_forget_node(f.a, f.now, f.wall, "db1", &f.o), 3);
+	ck_assert_uint_eq(f.o.n, 3);
+	ck_assert_int_eq(count(&f, AL_RESOLVE), 3);
+	x = find_act(&f, AL_RESOLVE, "node_failed", "db1");
+	ck_assert_ptr_nonnull(x);
+	ck_assert(x->notify);                                           /* the sinks heard the fire */
+	ck_assert_int_eq(x->alert.resolved_ms, f.wall);
+	ck_assert_ptr_nonnull(strstr(x->alert.summary, "(node forgotten)"));
+	ck_assert_ptr_nonnull(find_act(&f, AL_RESOLVE, "node_flapping", "db1"));
+	ck_assert_ptr_nonnull(find_act(&f, AL_RESOLVE, "cpu_high", "db1"));
+	ck_assert_int_eq(alerts_get_id(f.a, 101, &al), 0);
+	ck_assert_int_eq(al.state, AST_RESOLVED);
+	ck_assert_int_eq(alerts_get_id(f.a, 102, &al), 0);
+	ck_assert_int_eq(al.state, AST_FIRING);
+	alerts_get_stats(f.a, &st);
+	ck_assert_uint_eq(st.firing, 1);                               /* db2 */
+	ck_assert_uint_eq(st.pending, 1);                              /* db1x: not a prefix match */
+
+	/* a pending alert of the node goes without an action */
+	node(&f, "db3", "db", NODE_ALIVE, NODE_SUSPECT);
+	alert_out_reset(&f.o);
+	ck_assert_uint_eq(alerts_forget_node(f.a, f.now, f.wall, "db3", &f.o), 1);
+	ck_assert_uint_eq(f.o.n, 0);
+	step(&f, 60000);
+	ck_assert_ptr_null(find_act(&f, AL_FIRE, "node_suspect", "db3"));
+	ck_assert_ptr_nonnull(find_act(&f, AL_FIRE, "node_suspect", "db1x"));
+
+	/* nothing left of db1; unknown names and "" end nothing */
+	alert_out_reset(&f.o);
+	ck_assert_uint_eq(alerts_forget_node(f.a, f.now, f.wall, "db1", &f.o), 0);
+	ck_assert_uint_eq(alerts_forget_node(f.a, f.now, f.wall, "nosuch", &f.o), 0);
+	ck_assert_uint_eq(alerts_forget_node(f.a, f.now, f.wall, "", &f.o), 0);
+	ck_assert_uint_eq(f.o.n, 0);
+	/* the same name failing again later is a new alert */
+	node(&f, "db1", "db", NODE_ALIVE, NODE_FAILED);
+	ck_assert_int_eq(only(&f)->kind, AL_FIRE);
+	ck_assert_uint_gt(only(&f)->alert.id, 104);
+	fx_done(&f);
+}
+END_TEST
+
 Suite *alerts_suite(void)
 {
 	Suite *s = suite_create("alerts");
@@ -928,6 +998,7 @@ Suite *alerts_suite(void)
 	tcase_add_test(tc, test_suspect_for_window);
 	tcase_add_test(tc, test_repeat_interval);
 	tcase_add_test(tc, test_ack);
+	tcase_add_test(tc, test_forget_node);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("silences");

@@ -341,6 +341,45 @@ START_TEST(test_model_new_fields)
 }
 END_TEST
 
+/* vigil forget: a delta's "removed" drops the node (and only it), before
+ * the delta's nodes are applied: the same name listed again is a new node
+ * (no phi history of the old one). */
+START_TEST(test_model_delta_removed)
+{
+	struct fx *f = fx_new(40, 120, NULL);
+	const struct mnode *n;
+	float s[1];
+
+	ck_assert_uint_eq(f->m.n, 3);
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"removed\":[\"db-2\",\"nosuch\"],"
+		"\"groups\":[]}}");
+	ck_assert_uint_eq(f->m.n, 2);
+	ck_assert_ptr_null(model_find(&f->m, "db-2"));
+	ck_assert_str_eq(f->m.nodes[0].name, "db-1");
+	ck_assert_str_eq(f->m.nodes[1].name, "web-1");
+	/* a delta without "removed" (an older collector) removes nothing */
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"groups\":[]}}");
+	ck_assert_uint_eq(f->m.n, 2);
+	/* removed and back in the same delta: a new node in its new group */
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[{\"name\":\"db-1\",\"group\":\"zz\","
+		"\"state\":\"alive\"}],\"removed\":[\"db-1\"],\"groups\":[]}}");
+	ck_assert_uint_eq(f->m.n, 2);
+	ck_assert_str_eq(f->m.nodes[0].name, "web-1");
+	n = model_find(&f->m, "db-1");
+	ck_assert_ptr_nonnull(n);
+	ck_assert_str_eq(n->group, "zz");
+	ck_assert_str_eq(n->state, "alive");
+	model_phi_series(n, T0, s, 1);
+	ck_assert(isnan(s[0]));                       /* not the old node's 0.4 */
+	render(f);                                    /* the views cope with the smaller table */
+	feed(f, "{\"type\":\"delta\",\"data\":{\"nodes\":[],\"removed\":[\"db-1\",\"web-1\"],"
+		"\"groups\":[]}}");
+	ck_assert_uint_eq(f->m.n, 0);
+	render(f);
+	fx_free(f);
+}
+END_TEST
+
 START_TEST(test_model_snapshot_keeps_history)
 {
 	struct fx *f = fx_new(40, 120, NULL);
@@ -1302,6 +1341,7 @@ Suite *dash_suite(void)
 	tcase_add_test(tc, test_phi_history);
 	tcase_add_test(tc, test_model_new_fields);
 	tcase_add_test(tc, test_model_snapshot_keeps_history);
+	tcase_add_test(tc, test_model_delta_removed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("screens");

@@ -2093,6 +2093,75 @@ END_TEST
 
 /* Output up to STORE_HOOK_OUTPUT_MAX bytes is kept whole (longer, unterminated
  * input is cut there); the summary row stays short. */
+
+/* vigil forget: the node's row and its maintenance go, its history stays,
+ * and a reopened store (a collector restart) does not bring it back. */
+START_TEST(test_forget_node)
+{
+	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
+	struct collected *c = collected_new();
+	struct store_override o;
+	struct store_node n;
+	struct store_sample x;
+	struct loaded *l;
+	sqlite3 *db;
+
+	make_node(&n, "db-1", "failed", 10, 40);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	make_node(&n, "db-2", "alive", 11, 41);
+	ck_assert_int_eq(store_put_node(s, &n), 0);
+	add_event_ok(s, 20, "db-1", "state");
+	add_event_ok(s, 30, "db-1", "state");
+	add_event_ok(s, 31, "db-2", "state");
+	memset(&x, 0, sizeof(x));
+	snprintf(x.node, sizeof(x.node), "db-1");
+	x.ts_ms = 35;
+	x.cpu = 50;
+	x.mem = x.load1 = x.disk = x.rtt_ms = x.errors = x.latency_ms = NAN;
+	ck_assert_int_eq(store_add_sample(s, &x), 0);
+	make_override(&o, "g1", "db-1", "maintenance", 0, "bob", "disk", 33);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	make_override(&o, "g1", "db-2", "maintenance", 0, "bob", "disk", 34);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	make_override(&o, "g1", "", "pause", 0, "bob", "upgrade", 34);
+	ck_assert_int_eq(store_override_set(s, &o, true), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_node_known(s, "db-1"), 1);
+
+	ck_assert_int_eq(store_forget_node(s, "db-1"), 0);
+	ck_assert_int_eq(store_forget_node(s, "bad name"), -EINVAL);
+	ck_assert_int_eq(store_forget_node(s, ""), -EINVAL);
+	ck_assert_int_eq(store_forget_node(NULL, "db-1"), -EINVAL);
+	ck_assert_int_eq(store_forget_node(s, "never-seen"), 0);    /* nothing to delete */
+	ck_assert_int_eq(store_flush(s), 0);
+	store_close(s);
+
+	s = open_ok(db_path, SLOW_FLUSH_MS);
+	c->n = 0;
+	ck_assert_int_eq(store_load_nodes(s, collect_node, c), 0);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_str_eq(c->node[0].name, "db-2");
+	/* history kept: its events, and it is still a known name for queries */
+	ck_assert_int_eq(query(s, c, "db-1", NULL, 0, 0, 0), 2);
+	ck_assert_int_eq(query(s, c, "db-2", NULL, 0, 0, 0), 1);
+	ck_assert_int_eq(store_node_known(s, "db-1"), 1);
+	/* its maintenance is gone, the others' overrides stay */
+	l = load_overrides(s);
+	ck_assert_int_eq(l->n, 2);
+	ck_assert_str_eq(l->o[0].node, "");
+	ck_assert_str_eq(l->o[1].node, "db-2");
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples WHERE node = 'db-1'"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM samples_1m WHERE node = 'db-1'"), 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM node_groups WHERE node_id ="
+				 " (SELECT id FROM names WHERE name = 'db-1')"), 1);
+	sqlite3_close(db);
+	free(c);
+}
+END_TEST
+
 START_TEST(test_hook_output_long)
 {
 	struct store *s = open_ok(db_path, SLOW_FLUSH_MS);
@@ -2273,6 +2342,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_group_members_memory);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_hook_output_long);
+	tcase_add_test(tc, test_forget_node);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("checkpoints");

@@ -152,8 +152,11 @@ static const struct command commands[] = {
 	  "detection goes on underneath) or take it out.  --for ends it on its own.\n" },
 	{ "forget", O_ACT, ARG_NODE, cmd_act,
 	  "Usage: vigil forget NODE --reason TEXT [--dry-run] [--yes]\n\n"
-	  "Remove NODE from its group's expected members (quorum is counted over them).\n"
-	  "Refused while it is connected or the leader.\n" },
+	  "Decommission NODE: it leaves its group's expected members (quorum is counted\n"
+	  "over them), the status, the dashboard and /metrics, its alerts resolve, and a\n"
+	  "collector restart does not bring it back.  Its history (events, samples,\n"
+	  "failovers, audit) is kept.  Refused while it is connected, the leader or part\n"
+	  "of a failover.  An agent that later says hello with that name is a new node.\n" },
 	{ "alerts", O_JSON | O_FIRING | O_ALL | O_LIMIT, ARG_NONE, cmd_alerts,
 	  "Usage: vigil alerts [--firing | --all] [--limit N] [--json]\n\n"
 	  "The collector's alerts, newest first: firing ones (the default, --firing), or\n"
@@ -200,7 +203,7 @@ static void usage(FILE *f)
 "  pause GROUP [--for DURATION]           no automatic failover (until resumed)\n"
 "  resume GROUP                           automatic failover again\n"
 "  maintenance NODE on|off [--for DURATION]  take a node out of candidacy\n"
-"  forget NODE                            remove an expected member of its group\n"
+"  forget NODE                            decommission a dead node (history kept)\n"
 "\n"
 "Alerts:\n"
 "  alerts [--firing | --all] [--json]     firing (or all recent) alerts\n"

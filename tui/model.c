@@ -401,6 +401,25 @@ static void collector_from(struct model *m, const cJSON *c)
 	}
 }
 
+/* A delta's "removed": nodes an operator forgot (vigil forget).  Dropped
+ * before the delta's nodes are applied: a name may come back among them as
+ * a new node.  Order is kept, so the table stays sorted. */
+static void apply_removed(struct model *m, const cJSON *arr)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) {
+		const struct mnode *n;
+		size_t i;
+
+		if (!cJSON_IsString(it) || !(n = model_find(m, it->valuestring)))
+			continue;
+		i = (size_t)(n - m->nodes);
+		memmove(&m->nodes[i], &m->nodes[i + 1], (m->n - i - 1) * sizeof *m->nodes);
+		m->n--;
+	}
+}
+
 int model_apply_obj(struct model *m, const cJSON *root, bool replace, int64_t now_ms,
 		    char *err, size_t errlen)
 {
@@ -422,6 +441,8 @@ int model_apply_obj(struct model *m, const cJSON *root, bool replace, int64_t no
 	if (cJSON_IsObject(c))
 		collector_from(m, c);
 	apply_alerts(m, cJSON_GetObjectItemCaseSensitive(root, "alerts"));
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "removed")))
+		apply_removed(m, cJSON_GetObjectItemCaseSensitive(root, "removed"));
 	for (size_t i = 0; replace && i < m->n; i++)
 		m->nodes[i].seen = false;
 	sorted = before = m->n;

@@ -122,7 +122,8 @@ void model_done(struct model *m);
 
 /* Apply a status object ("data" of a snapshot, result or delta).  A snapshot
  * (replace) drops the nodes it does not list (keeping the phi history of the
- * others); a delta upserts the nodes it lists.  0, or -1 with a reason. */
+ * others); a delta drops the nodes it names in "removed" (forgotten), then
+ * upserts the nodes it lists.  0, or -1 with a reason. */
 int model_apply(struct model *m, const char *json, size_t len, bool replace, int64_t now_ms,
 		char *err, size_t errlen);
 /* The same from an already parsed object. */

@@ -68,4 +68,56 @@ $V at "@$before" --json | jqe '[.nodes[] | select(.state=="alive")] | length == 
 	&& ok "at (before the failures): all 3 alive" || fail "at before: $($V at "@$before" --json | jq -c .nodes)"
 $V at now --json | jqe '[.nodes[] | {(.node): .state}] | add | .h1 == "failed" and .h2 == "left" and .h3 == "alive"' >/dev/null \
 	&& ok "at now: failed, left, alive" || fail "at now: $($V at now --json | jq -c .nodes)"
+
+# --- forget: an operator decommissions a dead node.  It leaves the status,
+# the dashboards' deltas, /metrics, the firing alerts and the store's known
+# nodes (a restart does not bring it back); its history stays.
+start_agent d1 dec "$PORT" --interval-ms 100
+start_agent d2 dec "$PORT" --interval-ms 100 --no-failover
+dec_leader() { vstatus "$PORT" | jqe '.groups[] | select(.name == "dec") | .leader == "d1" and .expected == 2' >/dev/null; }
+wait_until 8 dec_leader || fail "group dec: d1 not leader of 2: $(vstatus "$PORT" | jq -c '.groups')"
+out=$($V forget d2 --reason "decommissioned" --yes 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "connected" && ok "forget of a connected node: refused (exit 1)" \
+	|| fail "forget connected d2: rc $rc: $out"
+stop_pid "$(pid_of d2)" KILL
+wait_until 4 state_is "$PORT" d2 failed || fail "d2 not failed"
+d2_alert() { vstatus "$PORT" | jqe '[.alerts[] | select(.node == "d2" and .rule == "node_failed")] | length == 1' >/dev/null; }
+wait_until 3 d2_alert && ok "d2's node_failed alert fires" || fail "no node_failed alert for d2"
+curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q 'node="d2"' || fail "d2 not in /metrics before forget"
+out=$($V forget d1 --reason "x" --yes 2>&1); rc=$?
+[ $rc -eq 1 ] && ok "forget of the (connected) leader: refused" || fail "forget d1: rc $rc: $out"
+# a dashboard's view: subscribe, then watch the delta that removes d2
+start probe "$PROBE" --port "$PORT" --proto vigil-operator.v1 --send '{"type":"subscribe","id":1}' --wait-ms 4000
+wait_until 3 grep -q '"type":"snapshot"' "$T_DIR/probe.log" || fail "probe: no snapshot"
+out=$($V forget d2 --reason "decommissioned" --yes 2>&1); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "forgot d2" && ok "forget d2: $out" || fail "forget d2: rc $rc: $out"
+st=$(vstatus "$PORT")
+echo "$st" | jqe '([.nodes[] | select(.name == "d2")] | length == 0) and
+	(.groups[] | select(.name == "dec") | .members == 1 and .expected == 1) and
+	([.alerts[] | select(.node == "d2")] | length == 0)' >/dev/null \
+	&& ok "status: d2 gone from nodes, group dec (1 member, 1 expected) and the firing alerts" \
+	|| fail "status after forget: $(echo "$st" | jq -c '[.nodes[].name], .groups, [.alerts[] | .fingerprint]')"
+if curl -sf "http://127.0.0.1:$PORT/metrics" >"$T_DIR/metrics.txt" && grep -q 'node="d1"' "$T_DIR/metrics.txt"; then
+	grep -q 'node="d2"' "$T_DIR/metrics.txt" && fail "/metrics still has d2: $(grep 'node="d2"' "$T_DIR/metrics.txt" | head -3)" \
+		|| ok "/metrics: no series for d2"
+else
+	fail "/metrics unreadable"
+fi
+wait_until 6 grep -q '"removed":\["d2"\]' "$T_DIR/probe.log" \
+	&& ok "subscribers get a delta with \"removed\":[\"d2\"]" || fail "no delta removed d2: $(grep -c delta "$T_DIR/probe.log") deltas"
+wait_until 3 db_is "$DB" "select count(*) from nodes where name='d2'" 0 || fail "d2 still in the nodes table"
+hist_d2() { $V history d2 --json | jqe '([.events[] | select(.kind == "state" and .to == "failed")] | length == 1) and
+	([.events[] | select(.kind == "alert" and .to == "resolve" and (.detail | test("node forgotten")))] | length == 1)'; }
+wait_until 3 hist_d2 && ok "history d2: its failure kept, its alert resolved \"node forgotten\"" \
+	|| fail "history d2: $($V history d2 --json | jq -c '[.events[] | [.kind, .to, .rule]]')"
+out=$($V forget d2 --reason again --yes 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "unknown node" && ok "forget twice: unknown node" || fail "forget twice: rc $rc: $out"
+
+# a restart: the store does not remember d2 any more, its history stays
+stop_pid "$(pid_of collector)" TERM
+start_collector "$PORT" "$DB" || fail "collector did not restart"
+vstatus "$PORT" | jqe '([.nodes[] | select(.name == "d2")] | length == 0) and ([.nodes[] | select(.name == "h1")] | length == 1)' >/dev/null \
+	&& ok "after a restart: d2 not restored (h1 is)" || fail "after restart: $(vstatus "$PORT" | jq -c '[.nodes[].name]')"
+$V history d2 --json | jqe '[.events[] | select(.kind == "state")] | length >= 2' >/dev/null \
+	&& ok "after a restart: history d2 still answers" || fail "history d2 after restart"
 finish
