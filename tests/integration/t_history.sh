@@ -89,6 +89,9 @@ out=$($V forget d1 --reason "x" --yes 2>&1); rc=$?
 # a dashboard's view: subscribe, then watch the delta that removes d2
 start probe "$PROBE" --port "$PORT" --proto vigil-operator.v1 --send '{"type":"subscribe","id":1}' --wait-ms 4000
 wait_until 3 grep -q '"type":"snapshot"' "$T_DIR/probe.log" || fail "probe: no snapshot"
+out=$($V forget d2 --reason "decommissioned" --dry-run 2>&1); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "would forget d2" && state_is "$PORT" d2 failed \
+	&& ok "forget --dry-run: would, and d2 is still there" || fail "dry run: rc $rc: $out"
 out=$($V forget d2 --reason "decommissioned" --yes 2>&1); rc=$?
 [ $rc -eq 0 ] && echo "$out" | grep -q "forgot d2" && ok "forget d2: $out" || fail "forget d2: rc $rc: $out"
 st=$(vstatus "$PORT")
@@ -113,11 +116,20 @@ wait_until 3 hist_d2 && ok "history d2: its failure kept, its alert resolved \"n
 out=$($V forget d2 --reason again --yes 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "unknown node" && ok "forget twice: unknown node" || fail "forget twice: rc $rc: $out"
 
-# a restart: the store does not remember d2 any more, its history stays
+# a restart: the store does not remember d2 any more, its history stays.
+# Meanwhile h2 (left) loses its group membership, as an older collector's
+# forget did: a node in no group is forgotten from the core alone.
 stop_pid "$(pid_of collector)" TERM
+sqlite3 "$DB" "delete from group_members where node = 'h2'"
 start_collector "$PORT" "$DB" || fail "collector did not restart"
 vstatus "$PORT" | jqe '([.nodes[] | select(.name == "d2")] | length == 0) and ([.nodes[] | select(.name == "h1")] | length == 1)' >/dev/null \
 	&& ok "after a restart: d2 not restored (h1 is)" || fail "after restart: $(vstatus "$PORT" | jq -c '[.nodes[].name]')"
 $V history d2 --json | jqe '[.events[] | select(.kind == "state")] | length >= 2' >/dev/null \
 	&& ok "after a restart: history d2 still answers" || fail "history d2 after restart"
+vstatus "$PORT" | jqe '(.groups[] | select(.name == "web") | .expected == 2 and .leader != "h2") and
+	([.nodes[] | select(.name == "h2")] | length == 1)' >/dev/null || fail "h2 setup: $(vstatus "$PORT" | jq -c '.groups')"
+out=$($V forget h2 --reason "gone long ago" --yes 2>&1); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "forgot h2" && ! echo "$out" | grep -q "expected members" \
+	&& vstatus "$PORT" | jqe '[.nodes[] | select(.name == "h2")] | length == 0' >/dev/null \
+	&& ok "forget of a node in no group: $out" || fail "forget h2 (no group): rc $rc: $out"
 finish
