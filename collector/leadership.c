@@ -35,6 +35,15 @@ struct leadership {
 	struct grp_out out;
 	struct fo_track *fo;
 	size_t nfo, focap;
+	size_t *fo_idx;             /* open addressing by group: index into fo + 1, 0 empty */
+	size_t fo_icap;             /* a power of two, or 0 */
+	/* Views: a status lists its nodes by group, so lead_node_view keeps the
+	 * last group's leader; valid while gen (bumped by every input that can
+	 * change the groups) is unchanged. */
+	uint64_t gen;
+	uint64_t vc_gen;            /* 0: nothing cached */
+	char vc_group[PROTO_NAME_MAX + 1];
+	char vc_leader[PROTO_NAME_MAX + 1];
 	char scratch[PROTO_MAX_FRAME + 1];
 };
 
@@ -45,11 +54,59 @@ static int64_t to_wall(int64_t mono, int64_t now_ms, int64_t wall_ms)
 	return mono ? wall_ms + (mono - now_ms) : 0;
 }
 
+static size_t fo_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* The failover record of group, or NULL: one probe sequence, not a scan
+ * (lead_view_group runs once per group per status). */
+static struct fo_track *fo_find(const struct leadership *l, const char *group)
+{
+	size_t mask = l->fo_icap - 1;
+
+	if (!l->fo_icap)
+		return NULL;
+	for (size_t i = fo_hash(group) & mask; l->fo_idx[i]; i = (i + 1) & mask)
+		if (strcmp(l->fo[l->fo_idx[i] - 1].group, group) == 0)
+			return &l->fo[l->fo_idx[i] - 1];
+	return NULL;
+}
+
+/* Records are never removed: the index only grows (load at most 1/2). */
+static int fo_index_grow(struct leadership *l)
+{
+	size_t ncap = l->fo_icap ? l->fo_icap * 2 : 32;
+	size_t *ni = calloc(ncap, sizeof *ni);
+
+	if (!ni)
+		return -ENOMEM;
+	for (size_t k = 0; k < l->nfo; k++) {
+		size_t i = fo_hash(l->fo[k].group) & (ncap - 1);
+
+		while (ni[i])
+			i = (i + 1) & (ncap - 1);
+		ni[i] = k + 1;
+	}
+	free(l->fo_idx);
+	l->fo_idx = ni;
+	l->fo_icap = ncap;
+	return 0;
+}
+
 static struct fo_track *track(struct leadership *l, const char *group)
 {
-	for (size_t i = 0; i < l->nfo; i++)
-		if (strcmp(l->fo[i].group, group) == 0)
-			return &l->fo[i];
+	struct fo_track *t = fo_find(l, group);
+	size_t i;
+
+	if (t)
+		return t;
+	if ((l->nfo + 1) * 2 > l->fo_icap && fo_index_grow(l))
+		return NULL;
 	if (l->nfo == l->focap) {
 		size_t ncap = l->focap ? l->focap * 2 : 16;
 		struct fo_track *nv = realloc(l->fo, ncap * sizeof *nv);
@@ -61,6 +118,9 @@ static struct fo_track *track(struct leadership *l, const char *group)
 	}
 	memset(&l->fo[l->nfo], 0, sizeof l->fo[0]);
 	util_strlcpy(l->fo[l->nfo].group, group, sizeof l->fo[0].group);
+	for (i = fo_hash(group) & (l->fo_icap - 1); l->fo_idx[i]; i = (i + 1) & (l->fo_icap - 1))
+		;
+	l->fo_idx[i] = l->nfo + 1;
 	return &l->fo[l->nfo++];
 }
 
@@ -137,6 +197,7 @@ struct leadership *lead_new(const struct groups_config *cfg, struct store *st, s
 	l->st = st;
 	l->core = core;
 	l->io = *io;
+	l->gen = 1;                       /* vc_gen 0: nothing cached yet */
 	grp_out_init(&l->out);
 	x.l = l;
 	if (store_load_groups(st, restore_group, &x) || store_load_overrides(st, restore_override, &x))
@@ -154,6 +215,7 @@ void lead_free(struct leadership *l)
 	groups_free(l->g);
 	grp_out_done(&l->out);
 	free(l->fo);
+	free(l->fo_idx);
 	free(l);
 }
 
@@ -203,6 +265,7 @@ int lead_heartbeat(struct leadership *l, int64_t now_ms, const char *node, const
 	struct proto_grant pg;
 	int n;
 
+	l->gen++;
 	groups_heartbeat(l->g, now_ms, node, &gg);
 	if (!gg.member)
 		return 0;
@@ -439,6 +502,7 @@ static void do_record(struct leadership *l, int64_t wall_ms, const struct grp_ac
  * outcome may append actions: the loop runs until none are left. */
 static void apply(struct leadership *l, int64_t now_ms, int64_t wall_ms)
 {
+	l->gen++;                                   /* the groups may have changed */
 	for (size_t i = 0; i < l->out.n; i++) {
 		struct grp_action a = l->out.v[i];      /* the array may grow below */
 
@@ -723,11 +787,8 @@ void lead_view_group(struct leadership *l, int64_t now_ms, int64_t wall_ms, cons
 		     struct jw *w)
 {
 	struct grp_info gi;
-	struct fo_track *t = NULL;
+	struct fo_track *t = fo_find(l, group);
 
-	for (size_t i = 0; i < l->nfo; i++)
-		if (strcmp(l->fo[i].group, group) == 0)
-			t = &l->fo[i];
 	if (groups_info(l->g, now_ms, group, &gi)) {
 		memset(&gi, 0, sizeof gi);
 		util_strlcpy(gi.name, group, sizeof gi.name);
@@ -782,11 +843,18 @@ void lead_maint_states(struct leadership *l, int64_t now_ms, int counts[NODE_STA
 void lead_node_view(struct leadership *l, int64_t now_ms, int64_t wall_ms, const char *group,
 		    const char *node, const char **role, bool *maint, int64_t *maint_until_wall)
 {
-	struct grp_info gi;
 	int64_t until = 0;
 
-	*role = groups_info(l->g, now_ms, group, &gi) == 0 && strcmp(gi.leader, node) == 0 ?
-		"leader" : "follower";
+	/* One groups_info per group and status, not per node. */
+	if (l->vc_gen != l->gen || strcmp(l->vc_group, group) != 0) {
+		struct grp_info gi;
+
+		util_strlcpy(l->vc_leader, groups_info(l->g, now_ms, group, &gi) == 0 ? gi.leader : "",
+			     sizeof l->vc_leader);
+		util_strlcpy(l->vc_group, group, sizeof l->vc_group);
+		l->vc_gen = l->gen;
+	}
+	*role = l->vc_leader[0] && strcmp(l->vc_leader, node) == 0 ? "leader" : "follower";
 	*maint = groups_member_maint(l->g, group, node, now_ms, &until);
 	*maint_until_wall = *maint ? to_wall(until, now_ms, wall_ms) : 0;
 }
