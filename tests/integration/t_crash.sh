@@ -48,9 +48,11 @@ done
 	|| fail "epochs before the kill: $epochs_before; went back:$back"
 sleep 1
 st=$(vstatus "$PORT")
-ahead=$(echo "$st" | jq -r '[.groups[] | {key: .name, value: .epoch}] | from_entries as $e
-	| .nodes[] | select(.agent_epoch > $e[.group]) | "\(.name) has seen \(.agent_epoch) > \($e[.group])"')
+ahead=$(echo "$st" | jq -r '([.groups[] | {key: .name, value: .epoch}] | from_entries) as $e
+	| .nodes[] | select(.agent_epoch > $e[.group]) | "\(.name) has seen \(.agent_epoch) > \($e[.group])"') ||
+	ahead="(the status could not be read: $(echo "$st" | head -c 200))"
 [ -z "$ahead" ] && echo "$st" | jqe '[.groups[] | select(.epoch >= 1)] | length == 5' >/dev/null \
+	&& echo "$st" | jqe '[.nodes[] | select(.agent_epoch >= 1)] | length >= 45' >/dev/null \
 	&& ok "after the restart no agent has seen a newer epoch than its group's" \
 	|| fail "epochs after the restart: ${ahead:-$(echo "$st" | jq -c '[.groups[] | {name, epoch}]')}"
 # every agent queued 'disconnected' and 'reconnected' while the collector was dead
