@@ -160,7 +160,9 @@ T_END=$(now_ms)
 		echo
 		echo "What one subscribed dashboard receives (\`bin/vigil-opwatch\`: the \`subscribe\` of \`vigil-operator.v1\`,"
 		echo "frames counted from the snapshot on, for $FOOT_OP_SECONDS s) while \`bin/vigil-swarm\` runs the agents."
-		echo "Deltas carry the nodes changed since the previous delta, at most every 250 ms."
+		echo "Fast deltas carry the nodes whose state or flags changed, at most every 250 ms; every node"
+		echo "that changed at all is refreshed once every 2 s, in slices sent at the 50 ms ticks (so the"
+		echo "frame count is mostly slices, and the largest frame is the snapshot)."
 		echo
 		echo "| agents | interval | bytes/s | frames/s | deltas | mean nodes per delta | max nodes | delta gap min / max ms | snapshot bytes | largest frame | events | load avg start / end |"
 		echo "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"

@@ -1121,6 +1121,8 @@ int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out)
 	out->interval_ms = n->interval_ms;
 	out->last_hb_wall_ms = n->last_hb_wall_ms;
 	out->m = &n->m;
+	out->rev = n->rev;
+	out->srev = n->srev;
 	return 0;
 }
 
@@ -1226,6 +1228,15 @@ uint64_t core_rev(const struct core *c)
 uint64_t core_srev(const struct core *c)
 {
 	return c->srev;
+}
+
+void core_count_states(const struct core *c, int *out)
+{
+	for (int s = 0; s < NODE_STATE_COUNT; s++)
+		out[s] = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if ((unsigned)c->nodes[i]->state < NODE_STATE_COUNT)
+			out[c->nodes[i]->state]++;
 }
 
 int core_count_state(const struct core *c, enum node_state s)

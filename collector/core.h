@@ -141,6 +141,7 @@ struct core_node_metrics {
 	int interval_ms;
 	int64_t last_hb_wall_ms;                /* -1 never */
 	const struct proto_metrics *m;
+	uint64_t rev, srev;                     /* as in core_node_info */
 };
 
 /* A node in brief, for /metrics: names point into the core (valid until
@@ -206,6 +207,8 @@ int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out);
 /* Node i in brief (same order); -1 if out of range. */
 int core_node_brief(struct core *c, size_t i, int64_t now_ms, struct core_node_brief *out);
 int core_node_find(struct core *c, const char *name, int64_t now_ms, struct core_node_info *out);
+/* Nodes per state, all states in one pass: out[NODE_STATE_COUNT]. */
+void core_count_states(const struct core *c, int *out);
 /* A node's last reported health checks; the array stays valid until the next
  * input to the core.  Returns the count, -1 for an unknown node. */
 int core_node_checks(struct core *c, const char *name, const struct proto_check **out);

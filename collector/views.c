@@ -122,17 +122,18 @@ static void collector(struct jw *w, struct core *c, const struct collector_facts
 /* Nodes in maintenance count as maintenance, not as what detection says. */
 static void summary(struct jw *w, struct core *c, struct leadership *lead, int64_t now_ms)
 {
-	int maint[NODE_STATE_COUNT] = { 0 }, total = 0;
+	int maint[NODE_STATE_COUNT] = { 0 }, count[NODE_STATE_COUNT], total = 0;
 
 	if (lead)
 		lead_maint_states(lead, now_ms, maint);
 	for (int s = 0; s < NODE_STATE_COUNT; s++)
 		total += maint[s];
+	core_count_states(c, count);
 	jw_key(w, "summary");
 	jw_obj_open(w);
 	jw_kint(w, "nodes", (int64_t)core_node_count(c));
 	for (int s = 0; s < NODE_STATE_COUNT; s++) {
-		int n = core_count_state(c, (enum node_state)s) - maint[s];
+		int n = count[s] - maint[s];
 
 		if (s == NODE_MAINTENANCE)
 			n += total;
@@ -141,24 +142,25 @@ static void summary(struct jw *w, struct core *c, struct leadership *lead, int64
 	jw_obj_close(w);
 }
 
-void view_status(struct jw *w, struct core *c, struct leadership *lead,
-		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
-		 uint64_t since_rev, bool significant_only)
+/* The nodes [from, to) of the sorted order changed after since_rev (all
+ * with since_rev 0), as view_node objects; returns how many. */
+static size_t nodes_in(struct jw *w, struct core *c, struct leadership *lead, int64_t now_ms,
+		       int64_t wall_ms, uint64_t since_rev, bool significant_only, size_t from,
+		       size_t to)
 {
 	struct node_lead nl = { .role = "follower" };
 	struct core_node_info ni;
-	struct core_group_info gi;
 	const struct proto_check *checks = NULL;
+	size_t k = 0;
 	int nchecks;
-	size_t ng;
 
-	jw_obj_open(w);
-	collector(w, c, f, wall_ms);
-	summary(w, c, lead, now_ms);
-	jw_kint(w, "rev", (int64_t)core_rev(c));
-	jw_key(w, "nodes");
-	jw_arr_open(w);
-	for (size_t i = 0; i < core_node_count(c); i++) {
+	for (size_t i = from; i < to && i < core_node_count(c); i++) {
+		struct core_node_metrics nm;
+
+		/* the revisions first, without copying the node */
+		if (since_rev && core_node_metrics(c, i, &nm) == 0 &&
+		    (significant_only ? nm.srev : nm.rev) <= since_rev)
+			continue;
 		if (core_node_info(c, i, now_ms, &ni))
 			break;
 		if (since_rev && (significant_only ? ni.srev : ni.rev) <= since_rev)
@@ -168,7 +170,46 @@ void view_status(struct jw *w, struct core *c, struct leadership *lead,
 			lead_node_view(lead, now_ms, wall_ms, ni.group, ni.name, &nl.role, &nl.maint,
 				       &nl.maint_until_ms);
 		view_node(w, &ni, checks, nchecks, &nl);
+		k++;
 	}
+	return k;
+}
+
+size_t view_status_slice(struct jw *w, struct core *c, struct leadership *lead, int64_t now_ms,
+			 int64_t wall_ms, uint64_t since_rev, size_t from, size_t to)
+{
+	size_t k;
+
+	jw_obj_open(w);
+	jw_kint(w, "rev", (int64_t)core_rev(c));
+	jw_key(w, "slice");
+	jw_obj_open(w);
+	jw_kint(w, "from", (int64_t)from);
+	jw_kint(w, "to", (int64_t)to);
+	jw_kint(w, "of", (int64_t)core_node_count(c));
+	jw_obj_close(w);
+	jw_key(w, "nodes");
+	jw_arr_open(w);
+	k = nodes_in(w, c, lead, now_ms, wall_ms, since_rev, false, from, to);
+	jw_arr_close(w);
+	jw_obj_close(w);
+	return k;
+}
+
+void view_status(struct jw *w, struct core *c, struct leadership *lead,
+		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
+		 uint64_t since_rev, bool significant_only)
+{
+	struct core_group_info gi;
+	size_t ng;
+
+	jw_obj_open(w);
+	collector(w, c, f, wall_ms);
+	summary(w, c, lead, now_ms);
+	jw_kint(w, "rev", (int64_t)core_rev(c));
+	jw_key(w, "nodes");
+	jw_arr_open(w);
+	nodes_in(w, c, lead, now_ms, wall_ms, since_rev, significant_only, 0, core_node_count(c));
 	jw_arr_close(w);
 	/* Nodes forgotten since since_rev (vigil forget): a client drops them
 	 * before it applies "nodes" (the same name may be listed again there,

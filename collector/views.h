@@ -47,6 +47,12 @@ struct leadership;
 void view_status(struct jw *w, struct core *c, struct leadership *lead,
 		 const struct collector_facts *f, int64_t now_ms, int64_t wall_ms,
 		 uint64_t since_rev, bool significant_only);
+/* One slice of the periodic refresh (a delta without the collector's facts,
+ * groups or alerts): {"rev":..,"slice":{"from":..,"to":..,"of":N},"nodes":[..]}
+ * with the nodes [from, to) of the sorted order changed after since_rev.
+ * Returns how many nodes it lists. */
+size_t view_status_slice(struct jw *w, struct core *c, struct leadership *lead, int64_t now_ms,
+			 int64_t wall_ms, uint64_t since_rev, size_t from, size_t to);
 /* A transition as sent to subscribers: {"node":..,"from":..,"to":..,"rule":..,...} */
 void view_transition(struct jw *w, const struct core_action *a);
 /* GET /health body; returns the HTTP status to send (200 or 503). */

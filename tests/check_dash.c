@@ -380,6 +380,41 @@ START_TEST(test_model_delta_removed)
 }
 END_TEST
 
+/* A slice of the collector's refresh (nodes only) updates its nodes and
+ * keeps the groups, the alerts and the collector's facts; a snapshot or a
+ * delta that names no groups at all is still refused. */
+START_TEST(test_model_delta_slice)
+{
+	struct fx *f = fx_new(40, 120, NULL);
+	const struct mnode *n;
+	size_t ng = f->m.ng, nn = f->m.n;
+	int firing = f->m.alerts_firing;
+	char inst[sizeof f->m.instance];
+
+	snprintf(inst, sizeof inst, "%s", f->m.instance);
+	ck_assert_uint_gt(ng, 0);
+	feed(f, "{\"type\":\"delta\",\"data\":{\"rev\":99,\"slice\":{\"from\":0,\"to\":2,\"of\":3},"
+		"\"nodes\":[{\"name\":\"db-1\",\"group\":\"pg\",\"state\":\"alive\","
+		"\"metrics\":{\"cpu\":42.5}}]}}");
+	ck_assert_uint_eq(f->m.ng, ng);
+	ck_assert_uint_eq(f->m.n, nn);
+	ck_assert_int_eq(f->m.alerts_firing, firing);
+	ck_assert_str_eq(f->m.instance, inst);
+	n = model_find(&f->m, "db-1");
+	ck_assert_ptr_nonnull(n);
+	ck_assert(fabs(n->cpu - 42.5) < 1e-9);
+	render(f);
+	{
+		char err[128];
+		static const char bad[] = "{\"nodes\":[]}";
+
+		ck_assert_int_eq(model_apply(&f->m, bad, sizeof bad - 1, true, T0, err, sizeof err), -1);
+		ck_assert_uint_eq(f->m.ng, ng);
+	}
+	fx_free(f);
+}
+END_TEST
+
 START_TEST(test_model_snapshot_keeps_history)
 {
 	struct fx *f = fx_new(40, 120, NULL);
@@ -1342,6 +1377,7 @@ Suite *dash_suite(void)
 	tcase_add_test(tc, test_model_new_fields);
 	tcase_add_test(tc, test_model_snapshot_keeps_history);
 	tcase_add_test(tc, test_model_delta_removed);
+	tcase_add_test(tc, test_model_delta_slice);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("screens");

@@ -573,6 +573,8 @@ static const struct {
 	{ "{\"nodes\":[],\"groups\":{}}", "no nodes or groups" },
 	{ "{\"nodes\":null,\"groups\":null}", "no nodes or groups" },
 	{ "{\"collector\":{\"instance\":\"evil\"},\"nodes\":[]}", "no nodes or groups" },
+	{ "{\"nodes\":[],\"slice\":[]}", "no nodes or groups" },          /* a slice is an object */
+	{ "{\"nodes\":[],\"slice\":{},\"groups\":{}}", "no nodes or groups" },
 };
 
 /* A refused status leaves the model as it was. */

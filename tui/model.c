@@ -433,14 +433,19 @@ int model_apply_obj(struct model *m, const cJSON *root, bool replace, int64_t no
 	}
 	nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
 	groups = cJSON_GetObjectItemCaseSensitive(root, "groups");
-	if (!cJSON_IsArray(nodes) || !cJSON_IsArray(groups)) {
+	/* A slice of the collector's refresh is a delta with nodes only: the
+	 * groups, alerts and facts stay as the last full status said. */
+	if (!cJSON_IsArray(nodes) ||
+	    (!cJSON_IsArray(groups) &&
+	     (replace || groups || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "slice"))))) {
 		snprintf(err, errlen, "the collector's status has no nodes or groups array");
 		return -1;
 	}
 	c = cJSON_GetObjectItemCaseSensitive(root, "collector");
 	if (cJSON_IsObject(c))
 		collector_from(m, c);
-	apply_alerts(m, cJSON_GetObjectItemCaseSensitive(root, "alerts"));
+	if (replace || cJSON_GetObjectItemCaseSensitive(root, "alerts"))
+		apply_alerts(m, cJSON_GetObjectItemCaseSensitive(root, "alerts"));
 	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "removed")))
 		apply_removed(m, cJSON_GetObjectItemCaseSensitive(root, "removed"));
 	for (size_t i = 0; replace && i < m->n; i++)
@@ -473,7 +478,7 @@ int model_apply_obj(struct model *m, const cJSON *root, bool replace, int64_t no
 	}
 	if (resort || m->n != before)
 		model_sort(m);
-	if (apply_groups(m, groups)) {
+	if (groups && apply_groups(m, groups)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
