@@ -24,7 +24,9 @@
 #
 # Writes a Markdown section to $BENCH_MD (default: stdout), progress to
 # stderr, logs and raw samples to $BENCH_WORK.  Parameters (environment):
-: "${CAP_STEPS:=1000x1000 2000x1000 5000x1000 10000x1000 15000x1000 1000x100}"  # AGENTSxINTERVAL_MS
+: "${CAP_STEPS:=1000x1000 2000x1000 5000x1000 10000x1000 10000x1000d 15000x1000 1000x100}"
+#                                  AGENTSxINTERVAL_MS, a trailing d: with one dashboard
+#                                  subscribed (bin/vigil-opwatch) all along
 : "${CAP_WARMUP_S:=15}"            # after all are connected, before measuring
 : "${CAP_SECONDS:=60}"             # measured window per step
 : "${CAP_ECHO_EVERY:=10}"          # hb_ack every Nth heartbeat
@@ -40,7 +42,7 @@ set -u
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_snapshot_bins vigil-swarm || exit 2
+bench_snapshot_bins vigil-swarm vigil-opwatch || exit 2
 RAW=$BENCH_WORK/capacity.tsv
 : >"$RAW"
 say "capacity: work directory $BENCH_WORK"
@@ -72,10 +74,10 @@ hist_p99() {
 			if (le[i] == "+Inf") print "> 5000"; else printf "<= %g\n", le[i] * 1000; exit } }'
 }
 
-run_step() { # AGENTS INTERVAL_MS
-	local n=$1 iv=$2 port db name cpid spid t0 t1 c0 c1 s0 s1 rss rss_max=0 hwm now left
+run_step() { # AGENTS INTERVAL_MS DASHBOARDS(0|1)
+	local n=$1 iv=$2 dash=$3 port db name cpid spid t0 t1 c0 c1 s0 s1 rss rss_max=0 hwm now left
 	local l0 l1 nfalse ntilt sj alive top="-" connected ok=1 tconn
-	name=cap-$n-$iv
+	name=cap-$n-$iv-$dash
 	port=$(free_port) || { say "no free port"; return 1; }
 	db=$BENCH_WORK/$name.db
 	rm -f "$db" "$db-wal" "$db-shm"
@@ -97,6 +99,10 @@ run_step() { # AGENTS INTERVAL_MS
 	connected=$(agents_connected "$port")
 	tconn=$(( $(now_ms) - tconn ))
 	say "$name: $connected/$n agents connected in $tconn ms; warm-up $CAP_WARMUP_S s"
+	if [ "$dash" = 1 ]; then    # a dashboard: the snapshot, then deltas and slices
+		bg "opwatch-$name" "$BIN/vigil-opwatch" --url "ws://127.0.0.1:$port" \
+			--duration $((CAP_WARMUP_S + CAP_SECONDS + CAP_PERF_S + 30))
+	fi
 	sleep "$CAP_WARMUP_S"
 	loop_hist "$port" vigil_loop_lag_seconds >"$BENCH_WORK/lag0-$name"
 	loop_hist "$port" vigil_tick_duration_seconds >"$BENCH_WORK/run0-$name"
@@ -138,7 +144,7 @@ run_step() { # AGENTS INTERVAL_MS
 	[ -n "$sj" ] || sj='{}'
 	stop_pid "$cpid" TERM
 	[ $perf_done = 1 ] && top=$(top_symbols "$BENCH_WORK/perf-$name.data")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$n" "$iv" "$(jq -r '.hb_per_s // "-"' <<<"$sj")" \
 		"$(pct $((c1 - c0)) $((t1 - t0)))" "$((rss_max / 1024))" "$((hwm / 1024))" \
 		"$(jq -r 'if (.echo_p50_us // -1) >= 0 then (.echo_p50_us / 1000) else "-" end' <<<"$sj")" \
@@ -148,13 +154,14 @@ run_step() { # AGENTS INTERVAL_MS
 		"$nfalse" "$ntilt" "${alive:-?}" "$(pct $((s1 - s0)) $((t1 - t0)))" \
 		"$l0" "$l1" "$top" "$ok" \
 		"$(hist_p99 "$BENCH_WORK/lag0-$name" "$BENCH_WORK/lag1-$name")" \
-		"$(hist_p99 "$BENCH_WORK/run0-$name" "$BENCH_WORK/run1-$name")" >>"$RAW"
+		"$(hist_p99 "$BENCH_WORK/run0-$name" "$BENCH_WORK/run1-$name")" "$dash" >>"$RAW"
 	say "$name: collector $(pct $((c1 - c0)) $((t1 - t0))) % CPU, RSS $((rss_max / 1024)) MiB, echo $(jq -c '[.echo_p50_us, .echo_p99_us, .echo_max_us]' <<<"$sj") us, $nfalse false alarms, $ntilt tilts, load $l1"
 }
 
 T_BEGIN=$(now_ms)
 for step in $CAP_STEPS; do
-	run_step "${step%x*}" "${step#*x}" || exit 1
+	rest=${step#*x}
+	run_step "${step%x*}" "${rest%d}" "$([ "$rest" != "${rest%d}" ] && echo 1 || echo 0)" || exit 1
 done
 T_END=$(now_ms)
 
@@ -162,7 +169,7 @@ T_END=$(now_ms)
 
 # verdict for the goals: agents at rate: CPU < 50 %, RSS < 256 MiB, p99 < 10 ms, no false alarm
 verdict() { # N IV
-	awk -F'\t' -v n="$1" -v iv="$2" '$1 == n && $2 == iv {
+	awk -F'\t' -v n="$1" -v iv="$2" '$1 == n && $2 == iv && $21 == 0 {
 		f = 0; why = ""
 		if ($4 + 0 >= 50) { f = 1; why = why sprintf("CPU %s %%; ", $4) }
 		if ($6 + 0 >= 256) { f = 1; why = why sprintf("RSS %s MiB; ", $6) }
@@ -193,6 +200,8 @@ verdict() { # N IV
 	echo "- **Delay**: heartbeat sent -> \`hb_ack\` received, for every ${CAP_ECHO_EVERY}th heartbeat (the collector answers"
 	echo "  once it has processed the heartbeat and updated the node's state): heartbeat-to-state delay plus two"
 	echo "  loopback hops and the swarm's reaction time. p50/p99/max from the swarm's histogram (10 us buckets)."
+	echo "- **Dashboard**: \`bin/vigil-opwatch\` subscribed from the warm-up on (snapshot, deltas, the refresh"
+	echo "  slices), on the same two cores: what an operator with the live view open costs the collector."
 	echo "- **Loop lag** and **tick**: from the collector's own \`/metrics\` histograms (\`vigil_loop_lag_seconds\`,"
 	echo "  \`vigil_tick_duration_seconds\`), read before and after the window: the bucket holding the 99th"
 	echo "  percentile of how late the event loop came back to its 50 ms tick, and of how long the tick ran."
@@ -200,18 +209,19 @@ verdict() { # N IV
 	echo "  window; nobody was paused or killed, so every one is false. **Tilt**: times the collector stopped"
 	echo "  judging because its own loop stalled (> 2 s)."
 	echo
-	echo "| agents | interval | hb/s | collector CPU % | RSS MiB (max / HWM) | delay p50 ms | p99 ms | max ms | echoes back | loop lag p99 ms | tick p99 ms | false alarms | tilt | alive at end | swarm CPU % | load avg start / end |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-	awk -F'\t' '{ printf "| %s | %s ms | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n",
-		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $19, $20, $11, $12, $13, $14, $15, $16 }' "$RAW"
+	echo "| agents | interval | dashboard | hb/s | collector CPU % | RSS MiB (max / HWM) | delay p50 ms | p99 ms | max ms | echoes back | loop lag p99 ms | tick p99 ms | false alarms | tilt | alive at end | swarm CPU % | load avg start / end |"
+	echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	awk -F'\t' '{ printf "| %s | %s ms | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n",
+		$1, $2, ($21 == 1 ? "1 subscribed" : "-"), $3, $4, $5, $6, $7, $8, $9, $10, $19, $20, $11, $12, $13, $14, $15, $16 }' "$RAW"
 	echo
 	echo "- Goal: 10,000 agents at 1/s: $(verdict 10000 1000)."
 	echo "- Goal: 1,000 agents at 10/s: $(verdict 1000 100)."
+	awk -F'\t' '$21 == 1 { printf "- With a dashboard subscribed (not a goal of the issue: what the live view costs), %s agents at %s ms: CPU %s %%, p99 %s ms, %s false alarms.\n", $1, $2, $4, $8, $11 }' "$RAW"
 	if [ "$HAVE_PERF" = 1 ]; then
 		echo
 		echo "Where the collector's CPU goes (\`perf record -g -F 499\`, $CAP_PERF_S s per step right after the"
 		echo "measured window, so that the profiler does not count in the delay; top three symbols by self time):"
 		echo
-		awk -F'\t' '{ printf "- %s agents at %s ms: %s\n", $1, $2, $17 }' "$RAW"
+		awk -F'\t' '{ printf "- %s agents at %s ms%s: %s\n", $1, $2, ($21 == 1 ? " with a dashboard" : ""), $17 }' "$RAW"
 	fi
 } >"$BENCH_MD"
