@@ -104,6 +104,7 @@ static void absorb(struct sim *s)
 {
 	uint64_t rev = core_rev(s->c);
 	size_t total = 0;
+	int counts[NODE_STATE_COUNT];
 
 	CHECK(!s->o.oom, "%soom in the action list", s->ctx);
 	for (size_t i = 0; i < s->o.n; i++) {
@@ -151,10 +152,13 @@ static void absorb(struct sim *s)
 	CHECK(rev >= s->rev, "%score_rev went back from %llu to %llu", s->ctx,
 		      (unsigned long long)s->rev, (unsigned long long)rev);
 	s->rev = rev;
+	core_count_states(s->c, counts);
 	for (int st = 0; st < NODE_STATE_COUNT; st++) {
 		int k = core_count_state(s->c, (enum node_state)st);
 
 		CHECK(k >= 0, "%snegative count", s->ctx);
+		CHECK(k == counts[st], "%sstate %d: %d counted alone, %d in one pass", s->ctx, st, k,
+		      counts[st]);
 		total += (size_t)k;
 	}
 	CHECK(total == core_node_count(s->c), "%sstate counts sum to %zu, %zu nodes",
