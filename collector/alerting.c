@@ -509,12 +509,12 @@ static void watch_groups(struct alerting *al, int64_t now, int64_t wall, struct 
 /* One sample per node that sent a heartbeat since the last pass. */
 static void feed_metrics(struct alerting *al, int64_t now, int64_t wall, struct core *core)
 {
-	size_t n = core_node_count(core);
+	size_t n = alerts_has_metric_rules(al->eng) ? core_node_count(core) : 0;
 	struct core_node_metrics nm;
 
 	/* Once a second over every node, in one go: no copies (at 10,000 nodes
 	 * copying each node's core_node_info held heartbeats up for 13 ms). */
-	for (size_t i = 0; alerts_has_metric_rules(al->eng) && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (core_node_metrics(core, i, &nm) || !nm.connected ||
 		    nm.last_hb_wall_ms <= al->last_metrics_wall)
 			continue;

@@ -1098,23 +1098,31 @@ static void fill_info(const struct core *c, const struct node *n, int64_t now_ms
 	o->no_failover = n->no_failover;
 }
 
-int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out)
+/* Node i of the sorted order, or NULL past the end. */
+static const struct node *node_at(struct core *c, size_t i)
 {
 	if (i >= c->n)
-		return -1;
+		return NULL;
 	sort_nodes(c);
-	fill_info(c, c->nodes[i], now_ms, out);
+	return c->nodes[i];
+}
+
+int core_node_info(struct core *c, size_t i, int64_t now_ms, struct core_node_info *out)
+{
+	const struct node *n = node_at(c, i);
+
+	if (!n)
+		return -1;
+	fill_info(c, n, now_ms, out);
 	return 0;
 }
 
 int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out)
 {
-	const struct node *n;
+	const struct node *n = node_at(c, i);
 
-	if (i >= c->n)
+	if (!n)
 		return -1;
-	sort_nodes(c);
-	n = c->nodes[i];
 	out->name = n->name;
 	out->group = n->group;
 	out->connected = n->conn != 0;
@@ -1128,12 +1136,10 @@ int core_node_metrics(struct core *c, size_t i, struct core_node_metrics *out)
 
 int core_node_brief(struct core *c, size_t i, int64_t now_ms, struct core_node_brief *out)
 {
-	const struct node *n;
+	const struct node *n = node_at(c, i);
 
-	if (i >= c->n)
+	if (!n)
 		return -1;
-	sort_nodes(c);
-	n = c->nodes[i];
 	out->name = n->name;
 	out->group = n->group;
 	out->state = n->state;

@@ -1068,22 +1068,22 @@ static void publish_deltas(struct server *s, int64_t now, bool fast)
 
 	for (struct conn *c = s->oper_conns; c; c = c->next) {
 		int64_t age = now - c->cycle_ms;
+		bool cycle_end = age >= REFRESH_MS;
 		size_t to;
 
 		if (!c->subscribed || c->closing)
 			continue;
-		if (fast && sv > c->sent_srev) {
-			send_status(s, c, "delta", -1, c->sent_srev, true);
-			c->sent_srev = v;
-		}
-		to = age >= REFRESH_MS ? n : (size_t)((uint64_t)n * (uint64_t)age / REFRESH_MS);
+		to = cycle_end ? n : (size_t)((uint64_t)n * (uint64_t)age / REFRESH_MS);
 		if (to > c->slice_next) {
 			send_slice(s, c, c->cycle_since, c->slice_next, to);
 			c->slice_next = to;
 		}
-		if (age >= REFRESH_MS) {
+		/* one fast delta per tick at most, also the one that ends a cycle */
+		if ((fast && sv > c->sent_srev) || cycle_end) {
 			send_status(s, c, "delta", -1, c->sent_srev, true);
 			c->sent_srev = v;
+		}
+		if (cycle_end) {
 			c->cycle_since = c->cycle_rev;
 			c->cycle_rev = v;
 			c->cycle_ms = now;

@@ -163,8 +163,6 @@ static size_t nodes_in(struct jw *w, struct core *c, struct leadership *lead, in
 			continue;
 		if (core_node_info(c, i, now_ms, &ni))
 			break;
-		if (since_rev && (significant_only ? ni.srev : ni.rev) <= since_rev)
-			continue;
 		nchecks = core_node_checks(c, ni.name, &checks);
 		if (lead)
 			lead_node_view(lead, now_ms, wall_ms, ni.group, ni.name, &nl.role, &nl.maint,

@@ -466,12 +466,22 @@ START_TEST(test_next_deadline)
 }
 END_TEST
 
+/* GET /metrics of the sim's core at now_ms, into w (free w->buf). */
+static void metrics_text(struct sim *s, const struct collector_counters *k, int64_t now_ms,
+			 struct jw *w)
+{
+	struct collector_facts f = { .instance = "c-1", .listen = "127.0.0.1:1", .auth_mode = "tokens",
+				     .store_error = "" };
+
+	jw_init_dynamic(w, 0);
+	promtext_render(w, s->c, &f, k, now_ms, now_ms);
+	ck_assert_int_ge(jw_finish(w), 0);
+}
+
 /* /metrics: every node in each family, phi and age only where they apply. */
 START_TEST(test_metrics_text)
 {
 	struct sim s = { 0 };
-	struct collector_facts f = { .instance = "c-1", .listen = "127.0.0.1:1", .auth_mode = "tokens",
-				     .store_error = "" };
 	struct collector_counters k = { 0 };
 	struct jw w;
 
@@ -479,9 +489,7 @@ START_TEST(test_metrics_text)
 	sim_start(&s);
 	beat(&s);
 	core_remember(s.c, s.now, s.now, "r1", "g2", 1, NODE_ALIVE);   /* never heard from */
-	jw_init_dynamic(&w, 0);
-	promtext_render(&w, s.c, &f, &k, s.now + 40, s.now + 40);
-	ck_assert_int_ge(jw_finish(&w), 0);
+	metrics_text(&s, &k, s.now + 40, &w);
 	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_up{node=\"n1\",group=\"g\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_up{node=\"r1\",group=\"g2\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_node_state{node=\"n1\",group=\"g\",state=\"alive\"} 1\n"));
@@ -501,8 +509,6 @@ END_TEST
 START_TEST(test_metrics_loop_histogram)
 {
 	struct sim s = { 0 };
-	struct collector_facts f = { .instance = "c-1", .listen = "127.0.0.1:1", .auth_mode = "tokens",
-				     .store_error = "" };
 	struct collector_counters k = { 0 };
 	struct jw w;
 
@@ -513,9 +519,7 @@ START_TEST(test_metrics_loop_histogram)
 	loop_hist_add(&k.tick_lag, 0.0031);      /* <= 0.005 */
 	loop_hist_add(&k.tick_lag, 9.0);         /* only +Inf */
 	loop_hist_add(&k.tick_lag, -1.0);        /* a clock oddity counts as 0 */
-	jw_init_dynamic(&w, 0);
-	promtext_render(&w, s.c, &f, &k, s.now, s.now);
-	ck_assert_int_ge(jw_finish(&w), 0);
+	metrics_text(&s, &k, s.now, &w);
 	ck_assert_ptr_nonnull(strstr(w.buf, "# TYPE vigil_loop_lag_seconds histogram\n"));
 	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"0.001\"} 3\n"));
 	ck_assert_ptr_nonnull(strstr(w.buf, "vigil_loop_lag_seconds_bucket{le=\"0.002\"} 3\n"));
